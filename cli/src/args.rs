@@ -1,0 +1,274 @@
+//! Command-line definitions (no I/O here). The interface is a contract: docs/CLI.md and the tests use it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Chronik Tier: tiered storage for Kafka-compatible logs, embedded edition.
+#[derive(Debug, Parser)]
+#[command(name = "tierctl", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory of the embedded backend (objects/ and catalog.redb).
+    #[arg(long, global = true, env = "TIER_DATA", default_value = "./tier-data")]
+    pub data: PathBuf,
+    /// Print machine-readable JSON on stdout instead of a human summary.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// tierctl's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate data, index it, fetch and search it, and explain what happened.
+    Demo(DemoArgs),
+    /// Write a synthetic sealed WAL segment (or Kafka .log segment).
+    Gen(GenArgs),
+    /// Index WAL segments or Kafka .log segments into the data directory.
+    Index(IndexArgs),
+    /// Fetch original Kafka batches from an offset.
+    Fetch(FetchArgs),
+    /// Look up the earliest, latest, or first offset at a timestamp.
+    Offsets(OffsetsArgs),
+    /// Full-text search over key, value and headers.
+    Search(SearchArgs),
+    /// Describe a WAL segment, Kafka .log segment or archive file.
+    Inspect(InspectArgs),
+    /// List topics, partitions and segments.
+    Ls(LsArgs),
+    /// Wrap a Kafka .log segment's batches into a sealed WAL segment.
+    Pack(PackArgs),
+    /// Measure indexing throughput, archive size and fetch latency.
+    Bench(BenchArgs),
+}
+
+/// `demo` arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Records to generate.
+    #[arg(long, default_value_t = 20_000)]
+    pub records: u64,
+    /// Partitions to spread them over.
+    #[arg(long, default_value_t = 3)]
+    pub partitions: u32,
+}
+
+/// Batch compression codecs.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Codec {
+    /// Uncompressed.
+    None,
+    /// gzip.
+    Gzip,
+    /// Snappy (xerial framing, as the Java client writes it).
+    Snappy,
+    /// LZ4 frame.
+    Lz4,
+    /// Zstandard.
+    Zstd,
+}
+
+/// Value shapes for generated records.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shape {
+    /// JSON objects.
+    Json,
+    /// Plain text.
+    Text,
+    /// Random bytes.
+    Binary,
+}
+
+/// Output file kinds of `gen`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GenFormat {
+    /// Sealed Chronik WAL segment.
+    Wal,
+    /// Apache Kafka .log segment (one partition).
+    KafkaLog,
+}
+
+/// `gen` arguments.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Output file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Topic name.
+    #[arg(long, default_value = "events")]
+    pub topic: String,
+    /// Partitions (a Kafka .log holds exactly one).
+    #[arg(long, default_value_t = 1)]
+    pub partitions: u32,
+    /// Total records.
+    #[arg(long, default_value_t = 10_000)]
+    pub records: u64,
+    /// Records per batch.
+    #[arg(long, default_value_t = 100)]
+    pub batch_records: u32,
+    /// Batch compression.
+    #[arg(long, value_enum, default_value_t = Codec::Lz4)]
+    pub codec: Codec,
+    /// Shape of record values.
+    #[arg(long, value_enum, default_value_t = Shape::Json)]
+    pub shape: Shape,
+    /// First offset of each partition.
+    #[arg(long, default_value_t = 0)]
+    pub start_offset: i64,
+    /// Timestamp of the first record, ms since the epoch.
+    #[arg(long, default_value_t = 1_767_225_600_000)]
+    pub start_timestamp: i64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GenFormat::Wal)]
+    pub format: GenFormat,
+}
+
+/// A topic and partition given by flags.
+#[derive(Debug, Args)]
+pub struct PartitionArgs {
+    /// Topic name.
+    #[arg(long)]
+    pub topic: String,
+    /// Partition number.
+    #[arg(long)]
+    pub partition: i64,
+}
+
+/// `index` arguments.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// WAL segments or Kafka .log segments.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Topic of Kafka .log files (default: from a <topic>-<partition>/ parent directory).
+    #[arg(long, requires = "partition")]
+    pub topic: Option<String>,
+    /// Partition of Kafka .log files.
+    #[arg(long, requires = "topic")]
+    pub partition: Option<i64>,
+}
+
+/// Output formats of `fetch`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FetchFormat {
+    /// Concatenated original batches, byte for byte.
+    Raw,
+    /// Decoded records as JSON Lines.
+    Json,
+}
+
+/// `fetch` arguments.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Topic and partition.
+    #[command(flatten)]
+    pub tp: PartitionArgs,
+    /// First offset wanted.
+    #[arg(long)]
+    pub offset: i64,
+    /// Stop before exceeding this many bytes (at least one batch is returned).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_bytes: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FetchFormat::Json)]
+    pub format: FetchFormat,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `offsets` arguments.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true))]
+pub struct OffsetsArgs {
+    /// Topic and partition.
+    #[command(flatten)]
+    pub tp: PartitionArgs,
+    /// Earliest offset whose timestamp is >= this (ms since the epoch).
+    #[arg(long, group = "which")]
+    pub timestamp: Option<i64>,
+    /// The first tiered offset.
+    #[arg(long, group = "which")]
+    pub earliest: bool,
+    /// The offset after the last tiered record (Kafka's log end offset).
+    #[arg(long, group = "which")]
+    pub latest: bool,
+}
+
+/// `search` arguments.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Query, e.g. `timeout`, `value.country:ES AND event:click`, `key:"user-42"`.
+    pub query: String,
+    /// Only this topic.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Only this partition.
+    #[arg(long)]
+    pub partition: Option<i64>,
+    /// At most this many hits.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Only offsets >= this.
+    #[arg(long)]
+    pub from_offset: Option<i64>,
+    /// Only offsets <= this.
+    #[arg(long)]
+    pub to_offset: Option<i64>,
+    /// Only timestamps >= this (ms).
+    #[arg(long)]
+    pub since: Option<i64>,
+    /// Only timestamps <= this (ms).
+    #[arg(long)]
+    pub until: Option<i64>,
+}
+
+/// `inspect` arguments.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A WAL segment, Kafka .log segment or archive (.tar.gz).
+    pub file: PathBuf,
+    /// Topic of a Kafka .log (only used for display).
+    #[arg(long)]
+    pub topic: Option<String>,
+}
+
+/// `ls` arguments.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Also list every segment.
+    #[arg(long)]
+    pub segments: bool,
+}
+
+/// `pack` arguments.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The Kafka .log segment.
+    pub file: PathBuf,
+    /// Topic and partition of the log.
+    #[command(flatten)]
+    pub tp: PartitionArgs,
+    /// Output WAL segment.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `bench` arguments.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Records to generate per run.
+    #[arg(long, default_value_t = 200_000)]
+    pub records: u64,
+    /// Fetches to time.
+    #[arg(long, default_value_t = 300)]
+    pub fetches: usize,
+    /// Batch compression of the generated data.
+    #[arg(long, value_enum, default_value_t = Codec::Lz4)]
+    pub codec: Codec,
+}

@@ -1,0 +1,120 @@
+//! `tierctl index`: index WAL segments or Kafka .log segments.
+
+use std::path::Path;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use tier::pipeline::{IndexReport, Pipeline};
+use tier::types::{Partition, TopicPartition};
+
+use super::Status;
+use crate::args::IndexArgs;
+use crate::output;
+
+/// The ledger id of a local file: its name, size and CRC-32C, plus the partition for a Kafka log
+/// (the same bytes indexed as another partition are another source).
+fn source_id(path: &Path, bytes: &[u8], tp: Option<&TopicPartition>) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let base = format!("file:{name}:{}:{:08x}", bytes.len(), crc32c::crc32c(bytes));
+    match tp {
+        Some(tp) if !tier::wal::is_wal(bytes) => format!("{base}:{tp}"),
+        _ => base,
+    }
+}
+
+/// The partition of a Kafka log: from flags, else from a `<topic>-<partition>/` parent directory.
+fn log_partition(path: &Path, args: &IndexArgs) -> anyhow::Result<Option<TopicPartition>> {
+    if let (Some(topic), Some(partition)) = (&args.topic, args.partition) {
+        return Ok(Some(TopicPartition::new(
+            topic.parse()?,
+            Partition::try_from(partition)?,
+        )));
+    }
+    let dir = path.canonicalize().ok().and_then(|p| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    });
+    Ok(dir.and_then(|d| TopicPartition::from_log_dir_name(&d).ok()))
+}
+
+fn describe(file: &Path, r: &IndexReport) -> String {
+    if r.already_indexed {
+        return format!("{}: already indexed, nothing to do", file.display());
+    }
+    let mut lines = vec![format!(
+        "{}: {} segment(s) from a {} source",
+        file.display(),
+        r.segments.len(),
+        r.format.map(|f| format!("{f:?}")).unwrap_or_default()
+    )];
+    for s in &r.segments {
+        lines.push(format!(
+            "  {}/{} offsets {}..={}: {} records in {} batches, {} of batches -> {} archive{}",
+            s.topic,
+            s.partition,
+            s.base_offset,
+            s.last_offset,
+            s.records,
+            s.batches,
+            output::bytes(s.data_bytes),
+            output::bytes(s.archive_bytes),
+            if s.added { "" } else { " (already registered)" }
+        ));
+    }
+    lines.join("\n")
+}
+
+pub async fn run(pipeline: &Pipeline, args: IndexArgs, json: bool) -> anyhow::Result<Status> {
+    let progress = ProgressBar::new(args.files.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut reports = Vec::new();
+    let mut failures = 0;
+    for file in &args.files {
+        progress.set_message(file.display().to_string());
+        let result = index_file(pipeline, file, &args).await;
+        progress.inc(1);
+        match result {
+            Ok(report) => {
+                if !json {
+                    progress.suspend(|| output::text(describe(file, &report)))?;
+                }
+                reports.push(report);
+            }
+            Err(e) => {
+                failures += 1;
+                progress.suspend(|| eprintln!("tierctl: error: {e:#}"));
+            }
+        }
+    }
+    progress.finish_and_clear();
+    if json {
+        output::json(&reports)?;
+    }
+    if failures > 0 {
+        anyhow::bail!(
+            "{failures} of {} file(s) could not be indexed",
+            args.files.len()
+        );
+    }
+    Ok(Status::Success)
+}
+
+async fn index_file(
+    pipeline: &Pipeline,
+    file: &Path,
+    args: &IndexArgs,
+) -> anyhow::Result<IndexReport> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let tp = log_partition(file, args)?;
+    let id = source_id(file, &bytes, tp.as_ref());
+    pipeline
+        .index_source(&id, &bytes, tp.as_ref())
+        .await
+        .with_context(|| format!("{}", file.display()))
+}

@@ -1,0 +1,108 @@
+//! One module per command; each returns a [`Status`] or an error.
+
+mod bench;
+mod demo;
+mod fetch;
+mod gen_data;
+mod index;
+mod inspect;
+mod ls;
+mod offsets;
+mod pack;
+mod search;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tier::catalog::EmbeddedCatalog;
+use tier::clock::SystemClock;
+use tier::pipeline::{Pipeline, PipelineConfig};
+use tier::store::LocalStore;
+use tier::types::{Partition, Topic, TopicPartition};
+
+use crate::args::{Cli, Command, PartitionArgs};
+
+/// How a successful command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Done, with results.
+    Success,
+    /// Done, nothing found.
+    NotFound,
+}
+
+impl Status {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Status::Success => ExitCode::SUCCESS,
+            Status::NotFound => ExitCode::from(1),
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<Status> {
+    let json = cli.json;
+    match cli.command {
+        Command::Demo(a) => demo::run(&cli.data, a, json).await,
+        Command::Gen(a) => gen_data::run(a, json),
+        Command::Index(a) => index::run(&open(&cli.data)?, a, json).await,
+        Command::Fetch(a) => fetch::run(&open(&cli.data)?, a, json).await,
+        Command::Offsets(a) => offsets::run(&open(&cli.data)?, a, json).await,
+        Command::Search(a) => search::run(&open(&cli.data)?, a, json).await,
+        Command::Inspect(a) => inspect::run(a, json),
+        Command::Ls(a) => ls::run(&open(&cli.data)?, a, json).await,
+        Command::Pack(a) => pack::run(a, json),
+        Command::Bench(a) => bench::run(a, json).await,
+    }
+}
+
+/// Opens the embedded backend in `data` (created if missing).
+pub fn open(data: &Path) -> anyhow::Result<Pipeline> {
+    let store = LocalStore::open(data.join("objects"))
+        .with_context(|| format!("cannot open the object directory in {}", data.display()))?;
+    let catalog = EmbeddedCatalog::open(data.join("catalog.redb"))
+        .with_context(|| format!("cannot open the catalog in {}", data.display()))?;
+    Ok(Pipeline::new(
+        Arc::new(store),
+        Arc::new(catalog),
+        Arc::new(SystemClock),
+        PipelineConfig::default(),
+    ))
+}
+
+impl PartitionArgs {
+    pub fn parse(&self) -> anyhow::Result<TopicPartition> {
+        Ok(TopicPartition::new(
+            self.topic.parse::<Topic>()?,
+            Partition::try_from(self.partition)?,
+        ))
+    }
+}
+
+impl From<crate::args::Codec> for tier::kafka::Compression {
+    fn from(c: crate::args::Codec) -> Self {
+        use crate::args::Codec;
+        use tier::kafka::Compression;
+        match c {
+            Codec::None => Compression::None,
+            Codec::Gzip => Compression::Gzip,
+            Codec::Snappy => Compression::Snappy,
+            Codec::Lz4 => Compression::Lz4,
+            Codec::Zstd => Compression::Zstd,
+        }
+    }
+}
+
+impl From<crate::args::Shape> for tier::synth::ValueShape {
+    fn from(s: crate::args::Shape) -> Self {
+        use crate::args::Shape;
+        use tier::synth::ValueShape;
+        match s {
+            Shape::Json => ValueShape::Json,
+            Shape::Text => ValueShape::Text,
+            Shape::Binary => ValueShape::Binary,
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Writing an archive into memory.
+
+use flate2::Compression;
+
+use super::names::{MANIFEST_NAME, chunk_member_name, index_member_name};
+use super::{ArchiveError, ChunkEntry, MemberEntry, Toc, member};
+
+/// How an archive is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveOptions {
+    /// A chunk is closed as soon as its data reaches this many bytes; a batch
+    /// of at least this size always gets a chunk of its own. Default 1 MiB.
+    pub chunk_target_bytes: usize,
+    /// Deflate level 0..=9 (larger values are treated as 9). Default 6.
+    pub compression_level: u32,
+    /// Modification time (seconds since the epoch) written into every tar
+    /// header, so equal inputs give byte-identical archives. Default 0.
+    pub mtime: u64,
+}
+
+impl Default for ArchiveOptions {
+    fn default() -> Self {
+        Self {
+            chunk_target_bytes: 1 << 20,
+            compression_level: 6,
+            mtime: 0,
+        }
+    }
+}
+
+/// One whole Kafka record batch, as opaque bytes plus the metadata the TOC
+/// needs.
+#[derive(Clone, Copy)]
+pub struct BatchSpan<'a> {
+    /// Offset of the batch's first record (≥ 0).
+    pub first_offset: i64,
+    /// Offset of the batch's last record (≥ `first_offset`).
+    pub last_offset: i64,
+    /// Smallest record timestamp in the batch (≤ `max_timestamp`).
+    pub min_timestamp: i64,
+    /// Largest record timestamp in the batch.
+    pub max_timestamp: i64,
+    /// The batch exactly as stored in the log (non-empty).
+    pub bytes: &'a [u8],
+}
+
+impl std::fmt::Debug for BatchSpan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchSpan")
+            .field("first_offset", &self.first_offset)
+            .field("last_offset", &self.last_offset)
+            .field("min_timestamp", &self.min_timestamp)
+            .field("max_timestamp", &self.max_timestamp)
+            .field("bytes_len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// The chunk being filled.
+#[derive(Debug)]
+struct OpenChunk {
+    first_offset: i64,
+    last_offset: i64,
+    min_timestamp: i64,
+    max_timestamp: i64,
+    batch_count: u32,
+}
+
+/// Builds one archive in memory: record batches first, then index files,
+/// then [`ArchiveBuilder::finish`] with the manifest.
+///
+/// Every method validates before changing anything, so after an error the
+/// builder is unchanged and may still be used.
+pub struct ArchiveBuilder {
+    options: ArchiveOptions,
+    level: Compression,
+    out: Vec<u8>,
+    open: Option<OpenChunk>,
+    buffer: Vec<u8>,
+    last_offset: Option<i64>,
+    chunks: Vec<ChunkEntry>,
+    index_files: Vec<MemberEntry>,
+}
+
+impl std::fmt::Debug for ArchiveBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveBuilder")
+            .field("options", &self.options)
+            .field("written_len", &self.out.len())
+            .field("open_chunk", &self.open)
+            .field("open_chunk_len", &self.buffer.len())
+            .field("chunks", &self.chunks.len())
+            .field("index_files", &self.index_files.len())
+            .finish()
+    }
+}
+
+impl ArchiveBuilder {
+    /// An empty builder.
+    pub fn new(options: ArchiveOptions) -> Self {
+        let level = Compression::new(options.compression_level.min(9));
+        Self {
+            options,
+            level,
+            out: Vec::new(),
+            open: None,
+            buffer: Vec::new(),
+            last_offset: None,
+            chunks: Vec::new(),
+            index_files: Vec::new(),
+        }
+    }
+
+    /// Appends one whole batch to the current chunk.
+    ///
+    /// Errors: [`ArchiveError::InvalidBatch`] for empty bytes, a negative
+    /// `first_offset`, `last_offset < first_offset` or
+    /// `min_timestamp > max_timestamp`; [`ArchiveError::OffsetsNotIncreasing`]
+    /// unless `first_offset` is greater than the previous batch's
+    /// `last_offset`; [`ArchiveError::OutOfOrder`] after an index file.
+    ///
+    /// Chunking: if the batch is at least `chunk_target_bytes` long, the open
+    /// chunk is closed first. The batch is then appended, and the chunk is
+    /// closed once its data reaches `chunk_target_bytes`.
+    pub fn push_batch(&mut self, batch: BatchSpan<'_>) -> Result<(), ArchiveError> {
+        self.check_batch(&batch)?;
+        let target = self.options.chunk_target_bytes;
+        let full_count = self
+            .open
+            .as_ref()
+            .is_some_and(|c| c.batch_count == u32::MAX);
+        if batch.bytes.len() >= target || full_count {
+            self.flush_chunk()?;
+        }
+        match &mut self.open {
+            Some(c) => {
+                c.last_offset = batch.last_offset;
+                c.min_timestamp = c.min_timestamp.min(batch.min_timestamp);
+                c.max_timestamp = c.max_timestamp.max(batch.max_timestamp);
+                c.batch_count += 1;
+            }
+            None => {
+                self.open = Some(OpenChunk {
+                    first_offset: batch.first_offset,
+                    last_offset: batch.last_offset,
+                    min_timestamp: batch.min_timestamp,
+                    max_timestamp: batch.max_timestamp,
+                    batch_count: 1,
+                });
+            }
+        }
+        self.buffer.extend_from_slice(batch.bytes);
+        self.last_offset = Some(batch.last_offset);
+        if self.buffer.len() >= target {
+            self.flush_chunk()?;
+        }
+        Ok(())
+    }
+
+    fn check_batch(&self, batch: &BatchSpan<'_>) -> Result<(), ArchiveError> {
+        let invalid = |msg: &str| Err(ArchiveError::InvalidBatch(msg.to_owned()));
+        if !self.index_files.is_empty() {
+            return Err(ArchiveError::OutOfOrder(
+                "record batch pushed after an index file",
+            ));
+        }
+        if batch.bytes.is_empty() {
+            return invalid("empty batch bytes");
+        }
+        if batch.first_offset < 0 {
+            return invalid("negative first_offset");
+        }
+        if batch.last_offset < batch.first_offset {
+            return invalid("last_offset < first_offset");
+        }
+        if batch.min_timestamp > batch.max_timestamp {
+            return invalid("min_timestamp > max_timestamp");
+        }
+        match self.last_offset {
+            Some(previous) if batch.first_offset <= previous => {
+                Err(ArchiveError::OffsetsNotIncreasing {
+                    previous_last_offset: previous,
+                    first_offset: batch.first_offset,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes the open chunk, if any, as one member.
+    fn flush_chunk(&mut self) -> Result<(), ArchiveError> {
+        let Some(c) = self.open.take() else {
+            return Ok(());
+        };
+        let name = chunk_member_name(c.first_offset);
+        let written = member::write_file(
+            &mut self.out,
+            &name,
+            &self.buffer,
+            self.options.mtime,
+            self.level,
+        )?;
+        self.buffer.clear();
+        self.chunks.push(ChunkEntry {
+            first_offset: c.first_offset,
+            last_offset: c.last_offset,
+            min_timestamp: c.min_timestamp,
+            max_timestamp: c.max_timestamp,
+            batch_count: c.batch_count,
+            range: written.range,
+            data_len: written.data_len,
+            crc32c: written.crc32c,
+        });
+        Ok(())
+    }
+
+    /// Closes the open chunk, then writes `data` as member `index/<name>`.
+    /// After this call no more batches are accepted, so index members are
+    /// adjacent. Errors: [`ArchiveError::InvalidName`] (see
+    /// [`super::validate_index_name`]), [`ArchiveError::DuplicateName`].
+    pub fn add_index_file(&mut self, name: &str, data: &[u8]) -> Result<(), ArchiveError> {
+        let full = index_member_name(name)?;
+        if self.index_files.iter().any(|m| m.name == full) {
+            return Err(ArchiveError::DuplicateName(full));
+        }
+        self.flush_chunk()?;
+        let entry = member::write_file(&mut self.out, &full, data, self.options.mtime, self.level)?;
+        self.index_files.push(entry);
+        Ok(())
+    }
+
+    /// Closes the open chunk, writes `manifest.json` and the end-of-archive
+    /// member, and returns the archive bytes with its TOC.
+    /// Errors: [`ArchiveError::InvalidManifest`] unless `manifest_json` is one
+    /// valid JSON value.
+    pub fn finish(mut self, manifest_json: &[u8]) -> Result<(Vec<u8>, Toc), ArchiveError> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(manifest_json)
+            .map_err(|e| ArchiveError::InvalidManifest(e.to_string()))?;
+        self.flush_chunk()?;
+        let manifest = member::write_file(
+            &mut self.out,
+            MANIFEST_NAME,
+            manifest_json,
+            self.options.mtime,
+            self.level,
+        )?;
+        member::write_end(&mut self.out, self.level)?;
+        let toc = Toc {
+            chunks: self.chunks,
+            index_files: self.index_files,
+            manifest,
+        };
+        Ok((self.out, toc))
+    }
+
+    /// Bytes written so far (closed members only).
+    pub fn written_len(&self) -> usize {
+        self.out.len()
+    }
+}

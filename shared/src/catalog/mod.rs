@@ -1,0 +1,82 @@
+//! The catalog: which segments exist, where their archives are, and which sources were ingested.
+//!
+//! [`Catalog`] is the trait; [`EmbeddedCatalog`] (redb) is the embedded default. Every backend passes
+//! the conformance suite run by `catalog_test_suite!`.
+
+mod embedded;
+mod error;
+mod model;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+use async_trait::async_trait;
+
+pub use embedded::EmbeddedCatalog;
+pub use error::{CatalogError, CatalogResult};
+pub use model::{IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, SegmentEntry};
+
+use crate::types::{Offset, SegmentId, TopicPartition};
+
+/// Segment metadata per topic-partition plus an ingestion ledger per source object.
+///
+/// Contracts every backend upholds (asserted by the conformance suite):
+/// - Committed segments of a partition never overlap in offsets.
+/// - [`Catalog::register`] is atomic: all given segments and the ingest record are committed, or
+///   nothing is. A segment identical (same [`SegmentId`]) to a committed one is skipped, so re-running
+///   an ingestion is a no-op. A segment overlapping a different committed one fails the whole call with
+///   [`CatalogError::Conflict`].
+/// - Each partition has a version that increases with every change to its segments;
+///   [`Catalog::swap_segments`] applies only if the version is still the expected one, else
+///   [`CatalogError::VersionMismatch`], with nothing changed.
+/// - Lookups of unknown partitions return `None` / empty, not an error.
+#[async_trait]
+pub trait Catalog: Send + Sync + std::fmt::Debug {
+    /// Commits `segments` and the ingest record `ingest` in one transaction.
+    async fn register(
+        &self,
+        ingest: &IngestRecord,
+        segments: &[SegmentEntry],
+    ) -> CatalogResult<RegisterOutcome>;
+
+    /// The ledger entry of a source object, if it was ever recorded.
+    async fn ingest_record(&self, source: &str) -> CatalogResult<Option<IngestRecord>>;
+
+    /// Records a source outcome that registers no segment (e.g. quarantined); replaces any entry.
+    async fn record_ingest(&self, record: &IngestRecord) -> CatalogResult<()>;
+
+    /// Summary of one partition, `None` if it has no segments.
+    async fn partition(&self, tp: &TopicPartition) -> CatalogResult<Option<PartitionInfo>>;
+
+    /// Every partition with at least one segment, sorted by topic then partition.
+    async fn partitions(&self) -> CatalogResult<Vec<PartitionInfo>>;
+
+    /// The first segment (in offset order) whose last offset is `>= offset`: the one holding `offset`,
+    /// or the next one after a gap. `None` past the last segment.
+    async fn segment_covering(
+        &self,
+        tp: &TopicPartition,
+        offset: Offset,
+    ) -> CatalogResult<Option<SegmentEntry>>;
+
+    /// The first segment (in offset order) whose max timestamp is `>= timestamp_ms`; it holds the
+    /// earliest offset with a timestamp `>= timestamp_ms`.
+    async fn segment_for_timestamp(
+        &self,
+        tp: &TopicPartition,
+        timestamp_ms: i64,
+    ) -> CatalogResult<Option<SegmentEntry>>;
+
+    /// All segments of a partition in offset order.
+    async fn segments(&self, tp: &TopicPartition) -> CatalogResult<Vec<SegmentEntry>>;
+
+    /// Atomically replaces the segments `remove` with `add` if the partition's version is still
+    /// `expected_version`; returns the new version. Fails with [`CatalogError::VersionMismatch`],
+    /// [`CatalogError::UnknownSegment`] or [`CatalogError::Conflict`] without changing anything.
+    async fn swap_segments(
+        &self,
+        tp: &TopicPartition,
+        expected_version: u64,
+        remove: &[SegmentId],
+        add: &[SegmentEntry],
+    ) -> CatalogResult<u64>;
+}

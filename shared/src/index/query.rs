@@ -1,0 +1,164 @@
+//! Turning the user's query string plus a [`SearchFilter`] into a tantivy query.
+//!
+//! Field syntax needs no rewriting: tantivy's `QueryParser` splits `value.country` into the JSON
+//! field `value` and the path `country`, and sends bare terms (and `value:word`) to the root path
+//! of the JSON default fields, which is where the indexer puts the text of every value and
+//! header (see `document.rs`). The one rewrite, [`complete_negations`], only fixes the meaning
+//! of purely negative sub-queries.
+
+use std::ops::{Bound, RangeInclusive};
+
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, EnableScoring, Occur, Query, QueryParser, RangeQuery,
+};
+use tantivy::query_grammar::{self, UserInputAst, UserInputLeaf};
+use tantivy::schema::{Field, Schema};
+use tantivy::tokenizer::TokenizerManager;
+
+use super::IndexError;
+use super::schema::{Fields, register_analyzers, schema};
+
+/// Restricts a search to documents whose offset and/or timestamp lie in inclusive ranges.
+/// `Default` filters nothing; an empty range (`start > end`) matches nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// Inclusive range of record offsets.
+    pub offsets: Option<RangeInclusive<i64>>,
+    /// Inclusive range of record timestamps (ms since the epoch).
+    pub timestamps: Option<RangeInclusive<i64>>,
+}
+
+/// Compiles query strings for one schema: default fields `key`, `value`, `headers`; terms
+/// separated by spaces are ANDed.
+pub(crate) struct QueryCompiler {
+    parser: QueryParser,
+    schema: Schema,
+    fields: Fields,
+}
+
+impl QueryCompiler {
+    /// `tokenizers` must have had [`register_analyzers`] applied.
+    pub fn new(tokenizers: TokenizerManager) -> Result<QueryCompiler, IndexError> {
+        let schema = schema();
+        let fields = Fields::resolve(&schema)?;
+        let mut parser =
+            QueryParser::new(schema.clone(), fields.default_search_fields(), tokenizers);
+        parser.set_conjunction_by_default();
+        Ok(QueryCompiler {
+            parser,
+            schema,
+            fields,
+        })
+    }
+
+    /// Parses `query` (an empty or all-whitespace query matches every document) and checks that
+    /// tantivy can execute it: some queries parse but only fail when run (range or `field:*` on
+    /// a JSON path need fast fields); those are reported here as [`IndexError::InvalidQuery`].
+    pub fn parse(&self, query: &str) -> Result<Box<dyn Query>, IndexError> {
+        if query.trim().is_empty() {
+            return Ok(Box::new(AllQuery));
+        }
+        let ast = query_grammar::parse_query(query)
+            .map_err(|_| IndexError::InvalidQuery(syntax_error_reason(query)))?;
+        let parsed = self
+            .parser
+            .build_query_from_user_input_ast(complete_negations(ast))
+            .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
+        parsed
+            .weight(EnableScoring::disabled_from_schema(&self.schema))
+            .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
+        Ok(parsed)
+    }
+
+    /// [`QueryCompiler::parse`], ANDed with the ranges of `filter`. `Ok(None)` when a range is
+    /// empty, i.e. nothing can match.
+    pub fn compile(
+        &self,
+        query: &str,
+        filter: &SearchFilter,
+    ) -> Result<Option<Box<dyn Query>>, IndexError> {
+        let mut clauses = vec![(Occur::Must, self.parse(query)?)];
+        for (field, range) in [
+            (self.fields.offset, &filter.offsets),
+            (self.fields.timestamp, &filter.timestamps),
+        ] {
+            if let Some(range) = range {
+                let Some(range_query) = range_query(field, range) else {
+                    return Ok(None);
+                };
+                clauses.push((Occur::Must, range_query));
+            }
+        }
+        if clauses.len() == 1 {
+            return Ok(clauses.pop().map(|(_, query)| query));
+        }
+        Ok(Some(Box::new(BooleanQuery::new(clauses))))
+    }
+}
+
+/// Returns `Some(reason)` when `query` would be rejected by [`super::IndexReader::search`] with
+/// [`IndexError::InvalidQuery`], `None` when it is valid. Needs no index: lets an API reject a
+/// bad query before fetching any archive.
+pub fn query_syntax_error(query: &str) -> Option<String> {
+    let tokenizers = TokenizerManager::default();
+    register_analyzers(&tokenizers);
+    let result = QueryCompiler::new(tokenizers).and_then(|compiler| compiler.parse(query));
+    match result {
+        Ok(_) => None,
+        Err(IndexError::InvalidQuery(reason)) => Some(reason),
+        Err(other) => Some(other.to_string()),
+    }
+}
+
+/// tantivy's strict grammar says nothing but "syntax error"; its lenient parser says where and
+/// why.
+fn syntax_error_reason(query: &str) -> String {
+    let (_, errors) = query_grammar::parse_query_lenient(query);
+    let details: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{} at byte {}", e.message, e.pos))
+        .collect();
+    if details.is_empty() {
+        format!("syntax error in {query:?}")
+    } else {
+        format!("syntax error in {query:?}: {}", details.join("; "))
+    }
+}
+
+/// The only query rewrite. In tantivy a boolean clause made of negations alone matches nothing
+/// (`a AND NOT b` becomes `a AND (NOT b)`, which is empty) and a top-level one is rejected
+/// (`-b`: "AllButQueryForbidden"). Adding a match-all clause to every such clause gives `NOT b`,
+/// `-b`, `a AND NOT b` and `a OR NOT b` their boolean meaning.
+fn complete_negations(ast: UserInputAst) -> UserInputAst {
+    match ast {
+        UserInputAst::Clause(children) => {
+            let mut children: Vec<_> = children
+                .into_iter()
+                .map(|(occur, child)| (occur, complete_negations(child)))
+                .collect();
+            let negative = |(occur, _): &(Option<query_grammar::Occur>, UserInputAst)| {
+                *occur == Some(query_grammar::Occur::MustNot)
+            };
+            if !children.is_empty() && children.iter().all(negative) {
+                let all = UserInputAst::Leaf(Box::new(UserInputLeaf::All));
+                children.push((Some(query_grammar::Occur::Must), all));
+            }
+            UserInputAst::Clause(children)
+        }
+        UserInputAst::Boost(inner, boost) => {
+            UserInputAst::Boost(Box::new(complete_negations(*inner)), boost)
+        }
+        leaf @ UserInputAst::Leaf(_) => leaf,
+    }
+}
+
+fn range_query(field: Field, range: &RangeInclusive<i64>) -> Option<Box<dyn Query>> {
+    if range.is_empty() {
+        return None;
+    }
+    Some(Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_i64(field, *range.start())),
+        Bound::Included(Term::from_field_i64(field, *range.end())),
+    )))
+}

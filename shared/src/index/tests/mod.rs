@@ -1,0 +1,11 @@
+//! Tests of the index module. `fixture` builds records and a brute-force oracle; the other
+//! files assert index results against it.
+
+mod errors;
+mod files;
+mod fixture;
+mod measure;
+mod merge;
+mod prop;
+mod schema;
+mod search;

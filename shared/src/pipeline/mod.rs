@@ -1,0 +1,91 @@
+//! The pipeline, written against [`ObjectStore`] and [`Catalog`]: index a source, fetch batches,
+//! find offsets by time, search, and plan compaction. Backends and configuration come from the caller.
+
+mod compact;
+mod error;
+mod fetch;
+mod index;
+mod offsets;
+mod search;
+mod segment_reader;
+mod view;
+
+use std::sync::Arc;
+
+pub use compact::{CompactionPolicy, MergeRun, plan_compaction};
+pub use error::{ErrorCode, PipelineError, PipelineResult};
+pub use fetch::{FetchRequest, FetchResult};
+pub use index::{IndexReport, SegmentSummary};
+pub use offsets::{OffsetQuery, OffsetResult};
+pub use search::{SearchHit, SearchRequest};
+pub use view::{HeaderView, RecordView};
+
+use crate::archive::ArchiveOptions;
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::store::ObjectStore;
+
+/// Tunables of the pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// How archives are written (chunk size, gzip level).
+    pub archive: ArchiveOptions,
+    /// Upper bound on a fetch's `max_bytes` (a larger request is clamped to it).
+    pub max_fetch_bytes: usize,
+    /// Upper bound on a search's `limit`.
+    pub max_search_hits: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            archive: ArchiveOptions::default(),
+            max_fetch_bytes: 64 << 20,
+            max_search_hits: 10_000,
+        }
+    }
+}
+
+/// The pipeline over one object store and one catalog. Cheap to clone; share it across tasks.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    store: Arc<dyn ObjectStore>,
+    catalog: Arc<dyn Catalog>,
+    clock: Arc<dyn Clock>,
+    config: PipelineConfig,
+}
+
+impl Pipeline {
+    /// A pipeline over the given backends.
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        catalog: Arc<dyn Catalog>,
+        clock: Arc<dyn Clock>,
+        config: PipelineConfig,
+    ) -> Self {
+        Pipeline {
+            store,
+            catalog,
+            clock,
+            config,
+        }
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &dyn ObjectStore {
+        &*self.store
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &dyn Catalog {
+        &*self.catalog
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+}
+
+#[cfg(test)]
+mod tests;

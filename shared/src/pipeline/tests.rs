@@ -1,0 +1,469 @@
+//! End-to-end pipeline tests on the embedded backends, checked against brute-force oracles built from
+//! the generated batches.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::catalog::{CatalogError, EmbeddedCatalog};
+use crate::clock::FixedClock;
+use crate::kafka::{BatchBuilder, Compression, RawBatch, RecordInput};
+use crate::source::SourceError;
+use crate::store::LocalStore;
+use crate::synth::{self, SynthSpec, ValueShape};
+use crate::types::{Partition, Topic, TopicPartition};
+use crate::wal::WalError;
+
+struct Fixture {
+    pipeline: Pipeline,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture_with(config: PipelineConfig) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path().join("objects")).unwrap();
+    let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
+    let pipeline = Pipeline::new(
+        Arc::new(store),
+        Arc::new(catalog),
+        Arc::new(FixedClock(1_000)),
+        config,
+    );
+    Fixture {
+        pipeline,
+        _dir: dir,
+    }
+}
+
+/// Small chunks so that even small tests span many chunks.
+fn fixture() -> Fixture {
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    fixture_with(config)
+}
+
+fn spec(records: u64, partitions: u32, compression: Compression, start_offset: i64) -> SynthSpec {
+    SynthSpec {
+        topic: "orders".parse().unwrap(),
+        partitions,
+        records,
+        batch_records: 20,
+        compression,
+        shape: ValueShape::Json,
+        start_offset,
+        start_timestamp_ms: 1_700_000_000_000,
+        seed: 3,
+    }
+}
+
+fn tp(p: u32) -> TopicPartition {
+    TopicPartition::new(
+        "orders".parse().unwrap(),
+        Partition::try_from(i64::from(p)).unwrap(),
+    )
+}
+
+/// The batches of partition `p`, in order, with their (base, last) offsets.
+fn partition_batches(batches: &[(u32, Vec<u8>)], p: u32) -> Vec<(i64, i64, &[u8])> {
+    batches
+        .iter()
+        .filter(|(q, _)| *q == p)
+        .map(|(_, b)| {
+            let h = *RawBatch::parse(b).unwrap().header();
+            (h.base_offset, h.last_offset(), b.as_slice())
+        })
+        .collect()
+}
+
+/// Kafka fetch semantics computed directly from the original batches.
+fn expected_fetch(batches: &[(i64, i64, &[u8])], offset: i64, max_bytes: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (_, last, bytes) in batches.iter().filter(|(_, last, _)| *last >= offset) {
+        let _ = last;
+        if !out.is_empty() && out.len() + bytes.len() > max_bytes {
+            break;
+        }
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+async fn index_wal(f: &Fixture, id: &str, batches: &[(u32, Vec<u8>)]) -> IndexReport {
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), batches).unwrap();
+    f.pipeline.index_source(id, &wal, None).await.unwrap()
+}
+
+#[tokio::test]
+async fn fetch_is_byte_exact_across_segments_and_chunks() {
+    let f = fixture();
+    let first = synth::batches(&spec(3_000, 2, Compression::Lz4, 0)).unwrap();
+    let next_start = 1_500; // 3,000 records in batches of 20 round-robin over 2 partitions
+    let second = synth::batches(&SynthSpec {
+        seed: 4,
+        ..spec(2_000, 2, Compression::Gzip, next_start)
+    })
+    .unwrap();
+    let r1 = index_wal(&f, "seg-1", &first).await;
+    let r2 = index_wal(&f, "seg-2", &second).await;
+    assert_eq!((r1.segments.len(), r2.segments.len()), (2, 2));
+    assert!(r1.segments.iter().all(|s| s.added));
+
+    for p in 0..2 {
+        let all: Vec<(u32, Vec<u8>)> = first.iter().chain(&second).cloned().collect();
+        let originals = partition_batches(&all, p);
+        let last = originals.last().unwrap().1;
+        for offset in (0..=last).step_by(37).chain([0, 1_499, 1_500, last]) {
+            for max_bytes in [0, 5_000, 40_000, 1 << 20] {
+                let got = f
+                    .pipeline
+                    .fetch(&FetchRequest {
+                        tp: tp(p),
+                        offset,
+                        max_bytes,
+                    })
+                    .await
+                    .unwrap();
+                let want = expected_fetch(&originals, offset, max_bytes);
+                assert_eq!(
+                    got.batches.len(),
+                    want.len(),
+                    "p{p} offset {offset} max {max_bytes}"
+                );
+                assert!(got.batches == want, "bytes differ at p{p} offset {offset}");
+                assert_eq!(got.next_offset, got.last_offset + 1);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn out_of_range_and_unknown_partitions_are_distinct_errors() {
+    let f = fixture();
+    index_wal(
+        &f,
+        "s",
+        &synth::batches(&spec(400, 1, Compression::None, 100)).unwrap(),
+    )
+    .await;
+    let pipeline = &f.pipeline;
+    let fetch = |offset| async move {
+        pipeline
+            .fetch(&FetchRequest {
+                tp: tp(0),
+                offset,
+                max_bytes: 100,
+            })
+            .await
+    };
+    for offset in [0, 99, 500, i64::MAX] {
+        match fetch(offset).await {
+            Err(PipelineError::OffsetOutOfRange {
+                earliest,
+                latest,
+                requested,
+                ..
+            }) => {
+                assert_eq!(
+                    (earliest.get(), latest.get(), requested),
+                    (100, 499, offset)
+                );
+            }
+            other => panic!("offset {offset}: {other:?}"),
+        }
+    }
+    assert_eq!(fetch(-1).await.unwrap_err().code(), ErrorCode::BadRequest);
+    let err = f
+        .pipeline
+        .fetch(&FetchRequest {
+            tp: tp(9),
+            offset: 0,
+            max_bytes: 1,
+        })
+        .await;
+    assert!(matches!(err, Err(PipelineError::UnknownPartition(_))));
+    assert_eq!(err.unwrap_err().code().http_status(), 404);
+}
+
+#[tokio::test]
+async fn reindexing_is_a_no_op_and_leaves_no_extra_objects() {
+    let f = fixture();
+    let batches = synth::batches(&spec(500, 2, Compression::Snappy, 0)).unwrap();
+    index_wal(&f, "a", &batches).await;
+    let objects = f.pipeline.store().list("").await.unwrap();
+    let again = index_wal(&f, "a", &batches).await;
+    assert!(again.already_indexed);
+    let other_name = index_wal(&f, "b", &batches).await;
+    assert!(!other_name.already_indexed);
+    assert!(other_name.segments.iter().all(|s| !s.added));
+    assert_eq!(f.pipeline.store().list("").await.unwrap(), objects);
+}
+
+#[tokio::test]
+async fn conflicting_overlap_is_rejected_and_nothing_is_published() {
+    let f = fixture();
+    index_wal(
+        &f,
+        "a",
+        &synth::batches(&spec(500, 1, Compression::None, 0)).unwrap(),
+    )
+    .await;
+    let objects = f.pipeline.store().list("").await.unwrap();
+    let before = f.pipeline.catalog().partitions().await.unwrap();
+    let clash = synth::batches(&SynthSpec {
+        seed: 99,
+        ..spec(100, 1, Compression::None, 450)
+    })
+    .unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &clash).unwrap();
+    let err = f
+        .pipeline
+        .index_source("clash", &wal, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PipelineError::Catalog(CatalogError::Conflict { .. })),
+        "{err}"
+    );
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    assert_eq!(f.pipeline.catalog().partitions().await.unwrap(), before);
+    assert_eq!(f.pipeline.store().list("").await.unwrap(), objects);
+    assert!(
+        f.pipeline
+            .catalog()
+            .ingest_record("clash")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn corrupt_or_unsealed_sources_change_nothing() {
+    let f = fixture();
+    let batches = synth::batches(&spec(200, 2, Compression::Zstd, 0)).unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let mut flipped = wal.clone();
+    flipped[wal.len() / 2] ^= 0x10;
+    let unsealed = &wal[..wal.len() - 3];
+    for (bytes, name) in [
+        (&flipped[..], "flipped"),
+        (unsealed, "unsealed"),
+        (&b"hello"[..], "junk"),
+    ] {
+        let err = f
+            .pipeline
+            .index_source(name, bytes, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::CorruptInput, "{name}: {err}");
+    }
+    let err = f
+        .pipeline
+        .index_source("u", unsealed, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        PipelineError::InvalidSource(SourceError::Wal(WalError::NotSealed))
+    ));
+    assert!(f.pipeline.store().list("").await.unwrap().is_empty());
+    assert!(f.pipeline.catalog().partitions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn kafka_log_sources_need_a_partition_and_keep_special_batches_intact() {
+    let f = fixture();
+    let mut log = Vec::new();
+    let mut txn = BatchBuilder::new(0, Compression::Gzip)
+        .producer(77, 1, 0)
+        .transactional(true);
+    txn.push(RecordInput {
+        timestamp: 5,
+        key: None,
+        value: Some(b"in a txn".to_vec()),
+        headers: vec![],
+    });
+    log.extend(txn.build().unwrap());
+    let mut marker = BatchBuilder::new(1, Compression::None)
+        .producer(77, 1, -1)
+        .transactional(true)
+        .control(true);
+    marker.push(RecordInput {
+        timestamp: 6,
+        key: Some(vec![0, 0, 0, 1]),
+        value: Some(vec![0, 0, 0, 0, 0, 0]),
+        headers: vec![],
+    });
+    log.extend(marker.build().unwrap());
+    let err = f
+        .pipeline
+        .index_source("log", &log, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        PipelineError::InvalidSource(SourceError::MissingTopicPartition)
+    ));
+    let report = f
+        .pipeline
+        .index_source("log", &log, Some(&tp(3)))
+        .await
+        .unwrap();
+    assert_eq!(report.format, Some(crate::source::SourceFormat::KafkaLog));
+    let got = f
+        .pipeline
+        .fetch(&FetchRequest {
+            tp: tp(3),
+            offset: 0,
+            max_bytes: 1 << 20,
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.batches, log);
+    assert_eq!(got.batch_count, 2);
+}
+
+#[tokio::test]
+async fn offsets_for_time_match_a_scan_of_the_records() {
+    let f = fixture();
+    let batches = synth::batches(&spec(1_000, 1, Compression::Lz4, 10)).unwrap();
+    index_wal(&f, "t", &batches).await;
+    let records: Vec<(i64, i64)> = batches
+        .iter()
+        .flat_map(|(_, b)| RawBatch::parse(b).unwrap().records().unwrap())
+        .map(|r| (r.offset, r.timestamp))
+        .collect();
+    let (first_ts, last_ts) = (records[0].1, records.last().unwrap().1);
+    for ts in [
+        0,
+        first_ts,
+        first_ts + 1,
+        (first_ts + last_ts) / 2,
+        last_ts,
+        last_ts + 1,
+    ] {
+        let want = records.iter().find(|(_, t)| *t >= ts).map(|(o, _)| *o);
+        let got = f
+            .pipeline
+            .offsets(&tp(0), OffsetQuery::Timestamp(ts))
+            .await
+            .unwrap();
+        assert_eq!(got.offset, want, "timestamp {ts}");
+    }
+    let earliest = f
+        .pipeline
+        .offsets(&tp(0), OffsetQuery::Earliest)
+        .await
+        .unwrap();
+    let latest = f
+        .pipeline
+        .offsets(&tp(0), OffsetQuery::Latest)
+        .await
+        .unwrap();
+    assert_eq!((earliest.offset, latest.offset), (Some(10), Some(1_010)));
+}
+
+#[tokio::test]
+async fn search_matches_an_oracle_over_the_decoded_records() {
+    let f = fixture();
+    let batches = synth::batches(&spec(1_500, 2, Compression::Zstd, 0)).unwrap();
+    index_wal(&f, "s", &batches).await;
+    let mut oracle = Vec::new();
+    for (p, b) in &batches {
+        for r in RawBatch::parse(b).unwrap().records().unwrap() {
+            let v: serde_json::Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+            if v["country"] == "ES" && v["event"] == "purchase" {
+                oracle.push((*p, r.offset, r.value.clone()));
+            }
+        }
+    }
+    oracle.sort();
+    let req = SearchRequest {
+        topic: Some("orders".parse::<Topic>().unwrap()),
+        query: "value.country:ES AND value.event:purchase".into(),
+        limit: 10_000,
+        ..Default::default()
+    };
+    let hits = f.pipeline.search(&req).await.unwrap();
+    let got: Vec<_> = hits
+        .iter()
+        .map(|h| {
+            (
+                h.partition,
+                h.record.offset,
+                h.record.value.clone().map(String::into_bytes),
+            )
+        })
+        .collect();
+    assert!(!oracle.is_empty());
+    assert_eq!(got, oracle);
+    let limited = f
+        .pipeline
+        .search(&SearchRequest {
+            limit: 3,
+            ..req.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(limited, hits[..3].to_vec());
+    let bad = f
+        .pipeline
+        .search(&SearchRequest {
+            query: "value:(".into(),
+            ..req
+        })
+        .await;
+    assert_eq!(bad.unwrap_err().code(), ErrorCode::BadRequest);
+}
+
+#[tokio::test]
+async fn archives_extract_with_system_tar_and_the_index_opens() {
+    let f = fixture();
+    index_wal(
+        &f,
+        "x",
+        &synth::batches(&spec(300, 1, Compression::None, 0)).unwrap(),
+    )
+    .await;
+    let seg = f
+        .pipeline
+        .catalog()
+        .segments(&tp(0))
+        .await
+        .unwrap()
+        .remove(0);
+    let archive = f.pipeline.store().get(&seg.archive_key).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar.gz");
+    std::fs::write(&path, &archive).unwrap();
+    let status = std::process::Command::new("tar")
+        .args(["xzf", "a.tar.gz"])
+        .current_dir(dir.path())
+        .status()
+        .expect("system tar runs");
+    assert!(status.success());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["record_count"], 300);
+    let index = tantivy::Index::open_in_dir(dir.path().join("index")).unwrap();
+    let searcher = index.reader().unwrap().searcher();
+    assert_eq!(searcher.num_docs(), 300);
+    let mut batches = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(dir.path().join("records"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for n in names {
+        batches.extend(std::fs::read(n).unwrap());
+    }
+    let got = f
+        .pipeline
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset: 0,
+            max_bytes: usize::MAX,
+        })
+        .await
+        .unwrap();
+    assert_eq!(batches, got.batches);
+}

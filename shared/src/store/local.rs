@@ -1,0 +1,182 @@
+use std::io::ErrorKind;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
+use crate::types::ObjectKey;
+
+/// Objects as files under a root directory; the embedded default backend.
+///
+/// A key maps to the path `root/<key>`; [`ObjectKey`] validation guarantees it stays under `root`.
+/// `put` writes a temporary file beside the target and renames it into place, so readers never see a
+/// partial object. Temporary files start with `.tmp-` and are never listed.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+const TMP_PREFIX: &str = ".tmp-";
+
+fn io_error(key: &str, e: std::io::Error) -> StoreError {
+    let kind = match e.kind() {
+        ErrorKind::NotFound => StoreErrorKind::NotFound,
+        ErrorKind::PermissionDenied => StoreErrorKind::Unauthorized,
+        _ => StoreErrorKind::Io,
+    };
+    StoreError::new(kind, key, e)
+}
+
+impl LocalStore {
+    /// A store rooted at `root`, created if missing.
+    pub fn open(root: impl Into<PathBuf>) -> StoreResult<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|e| io_error(&root.display().to_string(), e))?;
+        Ok(LocalStore { root })
+    }
+
+    fn path(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LocalStore {
+    async fn put(&self, key: &ObjectKey, data: Vec<u8>) -> StoreResult<()> {
+        let path = self.path(key);
+        let err = |e| io_error(key.as_str(), e);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            let mut tmp = tempfile::Builder::new()
+                .prefix(TMP_PREFIX)
+                .tempfile_in(&dir)?;
+            std::io::Write::write_all(&mut tmp, &data)?;
+            tmp.as_file().sync_data()?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::new(StoreErrorKind::Internal, key.as_str(), e))?
+        .map_err(err)
+    }
+
+    async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>> {
+        tokio::fs::read(self.path(key))
+            .await
+            .map_err(|e| io_error(key.as_str(), e))
+    }
+
+    async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>> {
+        let err = |e| io_error(key.as_str(), e);
+        let mut file = tokio::fs::File::open(self.path(key)).await.map_err(err)?;
+        let size = file.metadata().await.map_err(err)?.len();
+        let end = range.end.min(size);
+        if range.start > range.end || (range.start >= size && range.start < range.end) {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidRange,
+                key.as_str(),
+                format!(
+                    "range {}..{} outside object of {size} bytes",
+                    range.start, range.end
+                ),
+            ));
+        }
+        let len = usize::try_from(end.saturating_sub(range.start))
+            .map_err(|e| StoreError::new(StoreErrorKind::InvalidRange, key.as_str(), e))?;
+        let mut buf = vec![0; len];
+        file.seek(std::io::SeekFrom::Start(range.start))
+            .await
+            .map_err(err)?;
+        file.read_exact(&mut buf).await.map_err(err)?;
+        Ok(buf)
+    }
+
+    async fn size(&self, key: &ObjectKey) -> StoreResult<u64> {
+        let meta = tokio::fs::metadata(self.path(key))
+            .await
+            .map_err(|e| io_error(key.as_str(), e))?;
+        if !meta.is_file() {
+            return Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                key.as_str(),
+                "not a file",
+            ));
+        }
+        Ok(meta.len())
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> StoreResult<()> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(io_error(key.as_str(), e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>> {
+        let root = self.root.clone();
+        let prefix_owned = prefix.to_owned();
+        let mut found = tokio::task::spawn_blocking(move || walk(&root, &prefix_owned))
+            .await
+            .map_err(|e| StoreError::new(StoreErrorKind::Internal, prefix, e))?
+            .map_err(|e| io_error(prefix, e))?;
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+}
+
+/// Every file under `root` whose key starts with `prefix`, skipping temporaries.
+fn walk(root: &Path, prefix: &str) -> std::io::Result<Vec<ObjectMeta>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            let path = entry.path();
+            if meta.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let Some(rel) = rel.to_str() else { continue };
+            let rel = rel.replace(std::path::MAIN_SEPARATOR, "/");
+            let is_tmp = entry.file_name().to_string_lossy().starts_with(TMP_PREFIX);
+            let Ok(key) = ObjectKey::try_from(rel) else {
+                continue;
+            };
+            if is_tmp || !key.as_str().starts_with(prefix) {
+                continue;
+            }
+            let modified = meta
+                .modified()?
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            out.push(ObjectMeta {
+                key,
+                size: meta.len(),
+                last_modified_ms: i64::try_from(modified.as_millis()).unwrap_or(i64::MAX),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    crate::object_store_test_suite!({
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::LocalStore::open(dir.path().join("objects")).unwrap();
+        (store, dir)
+    });
+}

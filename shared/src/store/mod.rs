@@ -1,0 +1,71 @@
+//! Object storage: the [`ObjectStore`] trait, its error type, and the embedded [`LocalStore`] backend.
+//!
+//! Every backend passes the same conformance suite (`testsuite`), run by `object_store_test_suite!`.
+
+mod error;
+mod local;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+use std::ops::Range;
+
+use async_trait::async_trait;
+
+pub use error::{StoreError, StoreErrorKind};
+pub use local::LocalStore;
+
+use crate::types::ObjectKey;
+
+/// Result of an object-store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An object as listed by [`ObjectStore::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The object's key.
+    pub key: ObjectKey,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, milliseconds since the Unix epoch.
+    pub last_modified_ms: i64,
+}
+
+/// A flat store of immutable-once-written objects addressed by [`ObjectKey`].
+///
+/// Contracts every backend upholds (asserted by the conformance suite):
+/// - `put` is atomic: a concurrent or later `get` sees the whole new object or the previous state,
+///   never a partial object. `put` on an existing key replaces it.
+/// - `get`/`get_range`/`size` of a missing key fail with [`StoreErrorKind::NotFound`].
+/// - Ranges are half-open `start..end`. `end` beyond the object is clamped to its size; `start >= size`
+///   (for a non-empty range) or `start > end` fails with [`StoreErrorKind::InvalidRange`].
+/// - `delete` is idempotent: deleting a missing key succeeds.
+/// - `list` returns every object whose key starts with `prefix`, sorted by key.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + std::fmt::Debug {
+    /// Stores `data` under `key`, replacing any previous object.
+    async fn put(&self, key: &ObjectKey, data: Vec<u8>) -> StoreResult<()>;
+
+    /// Reads a whole object.
+    async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>>;
+
+    /// Reads bytes `range` of an object (see the trait docs for range rules).
+    async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>>;
+
+    /// Size of an object in bytes.
+    async fn size(&self, key: &ObjectKey) -> StoreResult<u64>;
+
+    /// Removes an object; succeeds if it does not exist.
+    async fn delete(&self, key: &ObjectKey) -> StoreResult<()>;
+
+    /// Objects whose key starts with `prefix`, sorted by key.
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>>;
+
+    /// Whether an object exists, derived from [`ObjectStore::size`].
+    async fn exists(&self, key: &ObjectKey) -> StoreResult<bool> {
+        match self.size(key).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == StoreErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

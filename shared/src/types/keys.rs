@@ -1,0 +1,174 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{InvalidValue, Offset, TopicPartition};
+
+/// Identifies a segment within its partition: `<base offset>-<last offset>-<content crc>` with both
+/// offsets zero-padded to 20 digits and the CRC-32C of the segment's batch bytes as 8 hex digits.
+///
+/// The id is derived from content, so indexing the same batches twice yields the same id (and the same
+/// archive key), while different content over the same offsets yields a different one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SegmentId(String);
+
+impl SegmentId {
+    /// The id of a segment covering `base..=last` whose batches have CRC-32C `content_crc`.
+    pub fn new(base: Offset, last: Offset, content_crc: u32) -> Self {
+        SegmentId(format!(
+            "{}-{}-{content_crc:08x}",
+            base.padded(),
+            last.padded()
+        ))
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SegmentId {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, InvalidValue> {
+        let parts: Vec<&str> = s.split('-').collect();
+        let well_formed = matches!(parts.as_slice(), [b, l, c]
+            if b.len() == 20 && l.len() == 20 && c.len() == 8
+                && b.bytes().chain(l.bytes()).all(|x| x.is_ascii_digit())
+                && c.bytes().all(|x| x.is_ascii_hexdigit()));
+        if !well_formed {
+            return Err(InvalidValue::new(
+                "segment id",
+                &s,
+                "expected <20 digits>-<20 digits>-<8 hex digits>",
+            ));
+        }
+        Ok(SegmentId(s))
+    }
+}
+
+impl From<SegmentId> for String {
+    fn from(id: SegmentId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for SegmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key in an object store: 1–1024 bytes of printable ASCII, `/`-separated segments that are neither
+/// empty, `.` nor `..`, no leading `/`. A valid key therefore never escapes the store's root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Prefix of every archive key.
+    pub const ARCHIVE_PREFIX: &'static str = "archives/";
+
+    /// The key of one build of a segment's archive:
+    /// `archives/<topic>/<partition>/<segment id>.<build id as 16 hex digits>.tar.gz`.
+    ///
+    /// The build id makes every written archive a new object, so a build never overwrites an archive
+    /// whose byte ranges a catalog entry already records.
+    pub fn archive(tp: &TopicPartition, id: &SegmentId, build: u64) -> ObjectKey {
+        // Topic, partition and id are validated types whose characters are all allowed here.
+        ObjectKey(format!(
+            "{}{}/{}/{}.{build:016x}.tar.gz",
+            Self::ARCHIVE_PREFIX,
+            tp.topic,
+            tp.partition,
+            id
+        ))
+    }
+
+    /// The key as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ObjectKey {
+    type Error = InvalidValue;
+    fn try_from(key: String) -> Result<Self, InvalidValue> {
+        let bad = |reason: &str| Err(InvalidValue::new("object key", &key, reason));
+        if key.is_empty() || key.len() > 1024 {
+            return bad("must be 1 to 1024 bytes");
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) || key.contains('\\') {
+            return bad("only printable ASCII without spaces or backslashes is allowed");
+        }
+        if key
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
+            return bad("path segments must not be empty, '.' or '..'");
+        }
+        Ok(ObjectKey(key))
+    }
+}
+
+impl FromStr for ObjectKey {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        ObjectKey::try_from(s.to_owned())
+    }
+}
+
+impl From<ObjectKey> for String {
+    fn from(k: ObjectKey) -> String {
+        k.0
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_keys_cannot_escape_their_root() {
+        for bad in [
+            "",
+            "/abs",
+            "a//b",
+            "a/../b",
+            "..",
+            "a/.",
+            "a b",
+            "a\\b",
+            "tr\u{e9}s",
+        ] {
+            assert!(bad.parse::<ObjectKey>().is_err(), "{bad:?}");
+        }
+        assert!("archives/t/0/x.tar.gz".parse::<ObjectKey>().is_ok());
+    }
+
+    #[test]
+    fn archive_keys_are_valid_and_ordered() {
+        let tp = TopicPartition::from_log_dir_name("orders-3").unwrap();
+        let id = SegmentId::new(
+            Offset::try_from(5).unwrap(),
+            Offset::try_from(9).unwrap(),
+            0xab,
+        );
+        let key = ObjectKey::archive(&tp, &id, 0xbeef);
+        assert_eq!(
+            key.as_str(),
+            "archives/orders/3/00000000000000000005-00000000000000000009-000000ab.000000000000beef.tar.gz"
+        );
+        assert!(key.as_str().parse::<ObjectKey>().is_ok());
+        assert_eq!(SegmentId::try_from(id.to_string()), Ok(id));
+        assert!(SegmentId::try_from("1-2-3".to_owned()).is_err());
+    }
+}
