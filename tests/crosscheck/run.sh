@@ -15,4 +15,4 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
   echo "$want" > "$stamp"
 fi
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider -W "ignore::DeprecationWarning" "$here"

@@ -86,6 +86,8 @@ pub async fn run(pipeline: &Pipeline, args: IndexArgs, json: bool) -> anyhow::Re
                 }
                 reports.push(report);
             }
+            // A single file's error is the command's error: one line, printed by main.
+            Err(e) if args.files.len() == 1 => return Err(e),
             Err(e) => {
                 failures += 1;
                 progress.suspend(|| eprintln!("tierctl: error: {e:#}"));

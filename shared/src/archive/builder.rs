@@ -11,8 +11,16 @@ pub struct ArchiveOptions {
     /// A chunk is closed as soon as its data reaches this many bytes; a batch
     /// of at least this size always gets a chunk of its own. Default 1 MiB.
     pub chunk_target_bytes: usize,
-    /// Deflate level 0..=9 (larger values are treated as 9). Default 6.
+    /// Deflate level 0..=9 (larger values are treated as 9) of record chunks
+    /// holding at least one batch not marked `precompressed`, and of the
+    /// manifest. Default 6.
     pub compression_level: u32,
+    /// Deflate level of record chunks whose batches are all marked
+    /// `precompressed` (deflating compressed data costs time and saves
+    /// nothing). Default 0: stored blocks, read back at memory speed.
+    pub precompressed_level: u32,
+    /// Deflate level of index members (already compact). Default 1.
+    pub index_level: u32,
     /// Modification time (seconds since the epoch) written into every tar
     /// header, so equal inputs give byte-identical archives. Default 0.
     pub mtime: u64,
@@ -23,6 +31,8 @@ impl Default for ArchiveOptions {
         Self {
             chunk_target_bytes: 1 << 20,
             compression_level: 6,
+            precompressed_level: 0,
+            index_level: 1,
             mtime: 0,
         }
     }
@@ -42,6 +52,9 @@ pub struct BatchSpan<'a> {
     pub max_timestamp: i64,
     /// The batch exactly as stored in the log (non-empty).
     pub bytes: &'a [u8],
+    /// Whether the batch's records are already compressed (a hint that picks
+    /// [`ArchiveOptions::precompressed_level`] for its chunk).
+    pub precompressed: bool,
 }
 
 impl std::fmt::Debug for BatchSpan<'_> {
@@ -52,6 +65,7 @@ impl std::fmt::Debug for BatchSpan<'_> {
             .field("min_timestamp", &self.min_timestamp)
             .field("max_timestamp", &self.max_timestamp)
             .field("bytes_len", &self.bytes.len())
+            .field("precompressed", &self.precompressed)
             .finish()
     }
 }
@@ -64,6 +78,7 @@ struct OpenChunk {
     min_timestamp: i64,
     max_timestamp: i64,
     batch_count: u32,
+    all_precompressed: bool,
 }
 
 /// Builds one archive in memory: record batches first, then index files,
@@ -74,6 +89,8 @@ struct OpenChunk {
 pub struct ArchiveBuilder {
     options: ArchiveOptions,
     level: Compression,
+    precompressed_level: Compression,
+    index_level: Compression,
     out: Vec<u8>,
     open: Option<OpenChunk>,
     buffer: Vec<u8>,
@@ -98,10 +115,12 @@ impl std::fmt::Debug for ArchiveBuilder {
 impl ArchiveBuilder {
     /// An empty builder.
     pub fn new(options: ArchiveOptions) -> Self {
-        let level = Compression::new(options.compression_level.min(9));
+        let level = |l: u32| Compression::new(l.min(9));
         Self {
+            level: level(options.compression_level),
+            precompressed_level: level(options.precompressed_level),
+            index_level: level(options.index_level),
             options,
-            level,
             out: Vec::new(),
             open: None,
             buffer: Vec::new(),
@@ -138,6 +157,7 @@ impl ArchiveBuilder {
                 c.min_timestamp = c.min_timestamp.min(batch.min_timestamp);
                 c.max_timestamp = c.max_timestamp.max(batch.max_timestamp);
                 c.batch_count += 1;
+                c.all_precompressed &= batch.precompressed;
             }
             None => {
                 self.open = Some(OpenChunk {
@@ -146,6 +166,7 @@ impl ArchiveBuilder {
                     min_timestamp: batch.min_timestamp,
                     max_timestamp: batch.max_timestamp,
                     batch_count: 1,
+                    all_precompressed: batch.precompressed,
                 });
             }
         }
@@ -193,12 +214,17 @@ impl ArchiveBuilder {
             return Ok(());
         };
         let name = chunk_member_name(c.first_offset);
+        let level = if c.all_precompressed {
+            self.precompressed_level
+        } else {
+            self.level
+        };
         let written = member::write_file(
             &mut self.out,
             &name,
             &self.buffer,
             self.options.mtime,
-            self.level,
+            level,
         )?;
         self.buffer.clear();
         self.chunks.push(ChunkEntry {
@@ -224,7 +250,13 @@ impl ArchiveBuilder {
             return Err(ArchiveError::DuplicateName(full));
         }
         self.flush_chunk()?;
-        let entry = member::write_file(&mut self.out, &full, data, self.options.mtime, self.level)?;
+        let entry = member::write_file(
+            &mut self.out,
+            &full,
+            data,
+            self.options.mtime,
+            self.index_level,
+        )?;
         self.index_files.push(entry);
         Ok(())
     }

@@ -93,10 +93,11 @@ impl Pipeline {
         let mut remaining = reader.toc.chunks_from(result.next_offset);
         while !remaining.is_empty() {
             // One GET per window: the first chunk (possibly partly before the offset) plus as many
-            // following chunks as the remaining byte budget can use.
+            // following chunks as the remaining byte budget can use. The first chunk's useful part
+            // is estimated from the share of its offsets at or after the one wanted.
             let budget = max_bytes.saturating_sub(result.batches.len()) as u64;
             let mut take = 1;
-            let mut planned = 0;
+            let mut planned = useful_bytes(&remaining[0], result.next_offset);
             while take < remaining.len() && planned < budget {
                 planned += remaining[take].data_len;
                 take += 1;
@@ -135,6 +136,13 @@ impl Pipeline {
             .await?
             .ok_or_else(|| PipelineError::UnknownPartition(tp.clone()))
     }
+}
+
+/// Estimated bytes of `chunk` holding offsets `>= from`, assuming batches spread evenly over offsets.
+fn useful_bytes(chunk: &crate::archive::ChunkEntry, from: i64) -> u64 {
+    let span = (chunk.last_offset - chunk.first_offset).max(0) as u64 + 1;
+    let wanted = (chunk.last_offset - from.max(chunk.first_offset)).max(0) as u64 + 1;
+    chunk.data_len.saturating_mul(wanted.min(span)) / span
 }
 
 fn out_of_range(info: &PartitionInfo, requested: i64) -> PipelineError {

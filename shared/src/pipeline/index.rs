@@ -277,6 +277,9 @@ fn build_segment(
             min_timestamp: b_min,
             max_timestamp: b_max,
             bytes: &batch.bytes,
+            precompressed: h
+                .compression()
+                .is_ok_and(|c| c != crate::kafka::Compression::None),
         })?;
         records += decoded.len() as u64;
         data_bytes += batch.bytes.len() as u64;

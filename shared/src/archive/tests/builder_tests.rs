@@ -156,6 +156,7 @@ fn rejects_bad_batches() {
         min_timestamp: 0,
         max_timestamp: 0,
         bytes,
+        precompressed: false,
     };
     assert!(matches!(
         b.push_batch(span(0, 0, b"")),

@@ -14,6 +14,8 @@ fn small_archives() -> Vec<(Vec<u8>, Toc)> {
         let options = ArchiveOptions {
             chunk_target_bytes: 200,
             compression_level: level,
+            precompressed_level: level,
+            index_level: level,
             mtime: 0,
         };
         out.push(build(options, &simple_batches(4, 150, repetitive), &index));

@@ -28,6 +28,8 @@ impl Batch {
             min_timestamp: self.min_ts,
             max_timestamp: self.max_ts,
             bytes: &self.bytes,
+            // Mix both hints so every chunk-level choice is exercised.
+            precompressed: self.first % 3 == 0,
         }
     }
 }

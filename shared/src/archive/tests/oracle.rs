@@ -78,7 +78,13 @@ proptest! {
             .enumerate()
             .map(|(i, &n)| (format!("seg{i}.idx"), gen_bytes(seed ^ i as u64, n, i % 2 == 0)))
             .collect();
-        let options = ArchiveOptions { chunk_target_bytes: target, compression_level: level, mtime: 1_700_000_000 };
+        let options = ArchiveOptions {
+            chunk_target_bytes: target,
+            compression_level: level,
+            precompressed_level: 6 - level.min(6),
+            index_level: level,
+            mtime: 1_700_000_000,
+        };
         let (archive, toc) = build(options, &batches, &index);
 
         // Every chunk holds exactly the batches in its offset range, in order.

@@ -1,0 +1,283 @@
+//! tierctl as a user runs it: exit codes, one-line errors, JSON shapes, nothing half-written.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn tierctl(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tierctl"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("tierctl runs")
+}
+
+fn ok_json(data: &Path, args: &[&str]) -> Value {
+    let out = tierctl(data, &[&["--json"], args].concat());
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}
+
+/// Asserts exit code 2 and a single `tierctl: error:` line mentioning every `needle`.
+fn fails(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
+    assert!(lines[0].starts_with("tierctl: error: "), "{stderr}");
+    for needle in needles {
+        assert!(
+            lines[0].contains(needle),
+            "{needle:?} missing from: {stderr}"
+        );
+    }
+}
+
+fn generate(dir: &Path, name: &str, extra: &[&str]) -> String {
+    let path = dir.join(name).display().to_string();
+    let args = [
+        &[
+            "gen",
+            "-o",
+            path.as_str(),
+            "--records",
+            "1000",
+            "--partitions",
+            "2",
+        ][..],
+        extra,
+    ]
+    .concat();
+    ok_json(dir, &args);
+    path
+}
+
+#[test]
+fn index_is_idempotent_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = generate(dir.path(), "a.wal", &["--topic", "orders"]);
+    let first = ok_json(&data, &["index", &wal]);
+    assert_eq!(first[0]["segments"].as_array().unwrap().len(), 2);
+    assert_eq!(first[0]["already_indexed"], false);
+    let again = ok_json(&data, &["index", &wal]);
+    assert_eq!(again[0]["already_indexed"], true);
+    let ls = ok_json(&data, &["ls", "--segments"]);
+    let parts = ls["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0]["tp"]["topic"], "orders");
+    assert_eq!(parts[0]["earliest"], 0);
+    assert_eq!(parts[0]["segments"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn fetch_errors_name_the_tiered_range_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = generate(
+        dir.path(),
+        "a.wal",
+        &["--topic", "orders", "--start-offset", "100"],
+    );
+    ok_json(&data, &["index", &wal]);
+    let out_file = dir.path().join("out.bin");
+    let out_path = out_file.display().to_string();
+    let base = [
+        "fetch",
+        "--topic",
+        "orders",
+        "--partition",
+        "0",
+        "--format",
+        "raw",
+        "-o",
+        &out_path,
+    ];
+    fails(
+        &tierctl(&data, &[&base[..], &["--offset", "5"]].concat()),
+        &["earliest 100", "latest 599"],
+    );
+    fails(
+        &tierctl(&data, &[&base[..], &["--offset", "600"]].concat()),
+        &["out of the tiered range"],
+    );
+    assert!(!out_file.exists(), "a failed fetch wrote its output file");
+    let unknown = [
+        "fetch",
+        "--topic",
+        "nope",
+        "--partition",
+        "0",
+        "--offset",
+        "0",
+    ];
+    fails(&tierctl(&data, &unknown), &["no tiered data for nope/0"]);
+    let escape = [
+        "fetch",
+        "--topic",
+        "../etc",
+        "--partition",
+        "0",
+        "--offset",
+        "0",
+    ];
+    fails(
+        &tierctl(&data, &escape),
+        &["invalid topic name", "[a-zA-Z0-9._-]"],
+    );
+    let summary = ok_json(
+        &data,
+        &[&base[..], &["--offset", "100", "--max-bytes", "1"]].concat(),
+    );
+    assert_eq!(
+        summary["batch_count"], 1,
+        "at least one batch even past max_bytes"
+    );
+    assert!(std::fs::metadata(&out_file).unwrap().len() > 61);
+}
+
+#[test]
+fn search_and_offsets_use_exit_code_one_for_nothing_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = generate(dir.path(), "a.wal", &["--topic", "orders"]);
+    ok_json(&data, &["index", &wal]);
+    let hits = ok_json(&data, &["search", "value.country:ES", "--limit", "5"]);
+    assert_eq!(hits["count"], 5);
+    assert_eq!(hits["hits"][0]["topic"], "orders");
+    let none = tierctl(&data, &["search", "value.country:XX"]);
+    assert_eq!(none.status.code(), Some(1));
+    fails(&tierctl(&data, &["search", "value:("]), &["invalid query"]);
+    let late = tierctl(
+        &data,
+        &[
+            "offsets",
+            "--topic",
+            "orders",
+            "--partition",
+            "0",
+            "--timestamp",
+            "9999999999999",
+        ],
+    );
+    assert_eq!(late.status.code(), Some(1));
+    let latest = ok_json(
+        &data,
+        &[
+            "offsets",
+            "--topic",
+            "orders",
+            "--partition",
+            "1",
+            "--latest",
+        ],
+    );
+    assert_eq!(latest["offset"], 500);
+}
+
+#[test]
+fn bad_sources_fail_with_a_reason_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = generate(dir.path(), "a.wal", &[]);
+    let mut bytes = std::fs::read(&wal).unwrap();
+    let unsealed = dir.path().join("unsealed.wal");
+    std::fs::write(&unsealed, &bytes[..bytes.len() - 1]).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    let corrupt = dir.path().join("corrupt.wal");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let log = dir.path().join("plain.log");
+    std::fs::write(&log, b"definitely not kafka").unwrap();
+    fails(
+        &tierctl(&data, &["index", unsealed.to_str().unwrap()]),
+        &["unsealed.wal", "not sealed"],
+    );
+    fails(
+        &tierctl(&data, &["index", corrupt.to_str().unwrap()]),
+        &["corrupt.wal", "checksum mismatch"],
+    );
+    fails(
+        &tierctl(&data, &["index", log.to_str().unwrap()]),
+        &["needs a topic and partition"],
+    );
+    let both = tierctl(
+        &data,
+        &["index", corrupt.to_str().unwrap(), log.to_str().unwrap()],
+    );
+    assert_eq!(both.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&both.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        3,
+        "one line per failed file and a summary: {stderr}"
+    );
+    assert!(stderr.contains("2 of 2 file(s) could not be indexed"));
+    let ls = ok_json(&data, &["ls"]);
+    assert_eq!(ls["partitions"].as_array().unwrap().len(), 0);
+    assert!(
+        std::fs::read_dir(data.join("objects"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn inspect_describes_every_file_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = generate(dir.path(), "a.wal", &["--codec", "zstd"]);
+    let w = ok_json(&data, &["inspect", &wal]);
+    assert_eq!(w["kind"], "wal");
+    assert_eq!(w["frames"].as_array().unwrap().len(), 10);
+    assert!(
+        w["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["crc_valid"] == true && f["compression"] == "zstd")
+    );
+    let log = dir.path().join("x.log").display().to_string();
+    ok_json(
+        &data,
+        &[
+            "gen",
+            "-o",
+            &log,
+            "--format",
+            "kafka-log",
+            "--records",
+            "50",
+        ],
+    );
+    let l = ok_json(&data, &["inspect", &log]);
+    assert_eq!(
+        (l["kind"].as_str(), l["batches"].as_array().unwrap().len()),
+        (Some("kafka-log"), 1)
+    );
+    ok_json(&data, &["index", &wal]);
+    let ls = ok_json(&data, &["ls", "--segments"]);
+    let key = ls["partitions"][0]["segments"][0]["archive_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let archive = data.join("objects").join(key).display().to_string();
+    let a = ok_json(&data, &["inspect", &archive]);
+    assert_eq!(a["kind"], "archive");
+    assert_eq!(a["manifest"]["record_count"], 500);
+    let names: Vec<&str> = a["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(names.first().unwrap().starts_with("records/"));
+    assert_eq!(names.last(), Some(&"manifest.json"));
+}
