@@ -3,29 +3,11 @@
 use std::io::Write;
 
 use anyhow::Context;
-use tier::kafka::RawBatch;
-use tier::pipeline::{FetchRequest, FetchResult, Pipeline, RecordView};
+use tier::pipeline::{FetchRequest, Pipeline};
 
 use super::Status;
 use crate::args::{FetchArgs, FetchFormat};
 use crate::output;
-
-/// Decoded records at or after `from`, skipping control batches (transaction markers).
-fn records(result: &FetchResult, from: i64) -> anyhow::Result<Vec<RecordView>> {
-    let mut views = Vec::new();
-    for batch in tier::kafka::batches(&result.batches) {
-        let batch: RawBatch<'_> = batch?;
-        if batch.header().is_control() {
-            continue;
-        }
-        for r in batch.records()? {
-            if r.offset >= from {
-                views.push(RecordView::new(batch.header(), &r));
-            }
-        }
-    }
-    Ok(views)
-}
 
 pub async fn run(pipeline: &Pipeline, args: FetchArgs, json: bool) -> anyhow::Result<Status> {
     let req = FetchRequest {
@@ -38,7 +20,7 @@ pub async fn run(pipeline: &Pipeline, args: FetchArgs, json: bool) -> anyhow::Re
         FetchFormat::Raw => result.batches.clone(),
         FetchFormat::Json => {
             let mut lines = Vec::new();
-            for view in records(&result, args.offset)? {
+            for view in result.records(args.offset)? {
                 serde_json::to_writer(&mut lines, &view)?;
                 lines.push(b'\n');
             }

@@ -38,6 +38,26 @@ pub struct FetchResult {
     pub segments_read: usize,
 }
 
+impl FetchResult {
+    /// The records of the fetched batches at offsets `>= from`, decoded, skipping control batches
+    /// (transaction markers). Fails only if a stored batch does not decode.
+    pub fn records(&self, from: i64) -> Result<Vec<super::RecordView>, crate::kafka::KafkaError> {
+        let mut views = Vec::new();
+        for batch in crate::kafka::batches(&self.batches) {
+            let batch = batch?;
+            if batch.header().is_control() {
+                continue;
+            }
+            for r in batch.records()? {
+                if r.offset >= from {
+                    views.push(super::RecordView::new(batch.header(), &r));
+                }
+            }
+        }
+        Ok(views)
+    }
+}
+
 impl Pipeline {
     /// Returns whole batches starting with the first batch whose last offset is `>= offset`, in offset
     /// order across segment boundaries: at least one batch, then as many as fit in `max_bytes`
@@ -88,7 +108,7 @@ impl Pipeline {
         result: &mut FetchResult,
         max_bytes: usize,
     ) -> PipelineResult<bool> {
-        let reader = SegmentReader::new(self.store(), seg)?;
+        let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
         result.segments_read += 1;
         let mut remaining = reader.toc.chunks_from(result.next_offset);
         while !remaining.is_empty() {

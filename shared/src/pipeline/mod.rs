@@ -1,10 +1,12 @@
 //! The pipeline, written against [`ObjectStore`] and [`Catalog`]: index a source, fetch batches,
 //! find offsets by time, search, and plan compaction. Backends and configuration come from the caller.
 
+mod cache;
 mod compact;
 mod error;
 mod fetch;
 mod index;
+mod ingest;
 mod offsets;
 mod search;
 mod segment_reader;
@@ -12,10 +14,12 @@ mod view;
 
 use std::sync::Arc;
 
+pub use cache::{CacheStats, ReadCache};
 pub use compact::{CompactionPolicy, MergeRun, plan_compaction};
 pub use error::{ErrorCode, PipelineError, PipelineResult};
 pub use fetch::{FetchRequest, FetchResult};
 pub use index::{IndexReport, SegmentSummary};
+pub use ingest::{IngestOutcome, SourceObject};
 pub use offsets::{OffsetQuery, OffsetResult};
 pub use search::{SearchHit, SearchRequest};
 pub use view::{HeaderView, RecordView};
@@ -34,6 +38,8 @@ pub struct PipelineConfig {
     pub max_fetch_bytes: usize,
     /// Upper bound on a search's `limit`.
     pub max_search_hits: usize,
+    /// Bytes of decoded chunks and opened indexes kept in memory across requests (0: no cache).
+    pub cache_bytes: usize,
 }
 
 impl Default for PipelineConfig {
@@ -42,6 +48,7 @@ impl Default for PipelineConfig {
             archive: ArchiveOptions::default(),
             max_fetch_bytes: 64 << 20,
             max_search_hits: 10_000,
+            cache_bytes: 0,
         }
     }
 }
@@ -53,6 +60,7 @@ pub struct Pipeline {
     catalog: Arc<dyn Catalog>,
     clock: Arc<dyn Clock>,
     config: PipelineConfig,
+    cache: Arc<ReadCache>,
 }
 
 impl Pipeline {
@@ -63,12 +71,19 @@ impl Pipeline {
         clock: Arc<dyn Clock>,
         config: PipelineConfig,
     ) -> Self {
+        let cache = Arc::new(ReadCache::new(config.cache_bytes));
         Pipeline {
             store,
             catalog,
             clock,
             config,
+            cache,
         }
+    }
+
+    /// Counters of the read cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     /// The object store.

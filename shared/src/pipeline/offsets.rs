@@ -57,7 +57,7 @@ impl Pipeline {
             self.partition_info(tp).await?;
             return Ok(None);
         };
-        let reader = SegmentReader::new(self.store(), &seg)?;
+        let reader = SegmentReader::new(self.store(), &self.cache, &seg)?;
         // Chunk max timestamps are computed from the records at indexing time, so the first chunk
         // reaching `ts` holds the answer.
         let Some(i) = reader.toc.chunks.iter().position(|c| c.max_timestamp >= ts) else {

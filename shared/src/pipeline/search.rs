@@ -79,7 +79,7 @@ impl Pipeline {
                 if !overlaps(&seg, req) {
                     continue;
                 }
-                let reader = SegmentReader::new(self.store(), &seg)?;
+                let reader = SegmentReader::new(self.store(), &self.cache, &seg)?;
                 let index = reader.open_index().await?;
                 let offsets: BTreeSet<i64> = index
                     .search(&req.query, &filter, limit - hits.len())?

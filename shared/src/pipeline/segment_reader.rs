@@ -1,55 +1,80 @@
 //! Reads the parts of one archived segment a request needs, by byte range.
 
+use std::sync::Arc;
+
+use super::cache::ReadCache;
+use super::{PipelineError, PipelineResult};
 use crate::archive::{ChunkEntry, Toc, read_chunk, read_members};
 use crate::catalog::SegmentEntry;
 use crate::index::{IndexFiles, IndexReader};
 use crate::kafka::{self, RawBatch};
 use crate::store::ObjectStore;
 
-use super::{PipelineError, PipelineResult};
-
 /// A segment's catalog entry with its decoded table of contents.
 pub(crate) struct SegmentReader<'a> {
     store: &'a dyn ObjectStore,
+    cache: &'a ReadCache,
     pub entry: &'a SegmentEntry,
     pub toc: Toc,
 }
 
 impl<'a> SegmentReader<'a> {
-    pub fn new(store: &'a dyn ObjectStore, entry: &'a SegmentEntry) -> PipelineResult<Self> {
+    pub fn new(
+        store: &'a dyn ObjectStore,
+        cache: &'a ReadCache,
+        entry: &'a SegmentEntry,
+    ) -> PipelineResult<Self> {
         let toc = Toc::decode(&entry.toc)
             .map_err(|e| PipelineError::corrupt(&entry.archive_key, format!("catalog TOC: {e}")))?;
-        Ok(SegmentReader { store, entry, toc })
+        Ok(SegmentReader {
+            store,
+            cache,
+            entry,
+            toc,
+        })
     }
 
-    /// Reads `chunks` (adjacent entries of this TOC) with one ranged GET and returns each chunk's
-    /// batch bytes, verified against its TOC checksum.
-    pub async fn read_chunks(&self, chunks: &[ChunkEntry]) -> PipelineResult<Vec<Vec<u8>>> {
-        let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else {
-            return Ok(Vec::new());
-        };
+    /// Returns each chunk's batch bytes, verified against its TOC checksum, for `chunks` (adjacent
+    /// entries of this TOC). Cached chunks are not read; the rest come from one ranged GET spanning
+    /// the first to the last uncached chunk.
+    pub async fn read_chunks(&self, chunks: &[ChunkEntry]) -> PipelineResult<Vec<Arc<Vec<u8>>>> {
         let key = &self.entry.archive_key;
-        let span = self
-            .store
-            .get_range(key, first.range.start..last.range.end)
-            .await?;
-        chunks
+        let mut found: Vec<Option<Arc<Vec<u8>>>> = chunks
             .iter()
-            .map(|c| {
-                let start = usize::try_from(c.range.start - first.range.start).ok();
-                let end = usize::try_from(c.range.end - first.range.start).ok();
-                let member = start
-                    .zip(end)
+            .map(|c| self.cache.chunk(key, c.range.start))
+            .collect();
+        let first = found.iter().position(Option::is_none);
+        let last = found.iter().rposition(Option::is_none);
+        if let (Some(first), Some(last)) = (first, last) {
+            let base = chunks[first].range.start;
+            let span = self
+                .store
+                .get_range(key, base..chunks[last].range.end)
+                .await?;
+            for (slot, c) in found[first..=last].iter_mut().zip(&chunks[first..=last]) {
+                if slot.is_some() {
+                    continue;
+                }
+                let member = usize::try_from(c.range.start - base)
+                    .ok()
+                    .zip(usize::try_from(c.range.end - base).ok())
                     .and_then(|(s, e)| span.get(s..e))
                     .ok_or_else(|| PipelineError::corrupt(key, "object shorter than its TOC"))?;
-                read_chunk(member, c).map_err(|e| PipelineError::corrupt(key, e))
-            })
-            .collect()
+                let data = read_chunk(member, c).map_err(|e| PipelineError::corrupt(key, e))?;
+                let data = Arc::new(data);
+                self.cache.put_chunk(key, c.range.start, data.clone());
+                *slot = Some(data);
+            }
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
-    /// Reads the index members with one ranged GET and opens the index.
-    pub async fn open_index(&self) -> PipelineResult<IndexReader> {
+    /// The archive's index: from the cache, or one ranged GET of the index members.
+    pub async fn open_index(&self) -> PipelineResult<Arc<IndexReader>> {
         let key = &self.entry.archive_key;
+        if let Some(index) = self.cache.index(key) {
+            return Ok(index);
+        }
         let Some(range) = self.toc.index_range() else {
             return Err(PipelineError::corrupt(key, "archive has no index"));
         };
@@ -61,7 +86,9 @@ impl<'a> SegmentReader<'a> {
             .into_iter()
             .map(|(name, data)| (name.trim_start_matches("index/").to_owned(), data))
             .collect();
-        Ok(IndexReader::open(IndexFiles { files })?)
+        let index = Arc::new(IndexReader::open(IndexFiles { files })?);
+        self.cache.put_index(key, index.clone(), bytes.len());
+        Ok(index)
     }
 
     /// Parses the batches of a chunk read by [`SegmentReader::read_chunks`].

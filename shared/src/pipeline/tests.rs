@@ -467,3 +467,159 @@ async fn archives_extract_with_system_tar_and_the_index_opens() {
         .unwrap();
     assert_eq!(batches, got.batches);
 }
+
+#[tokio::test]
+async fn ingest_object_indexes_or_quarantines_for_good() {
+    let f = fixture();
+    let store = f.pipeline.store();
+    let batches = synth::batches(&spec(300, 1, Compression::Lz4, 0)).unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let source = |key: &str| SourceObject {
+        key: key.parse().unwrap(),
+        version: "etag1".into(),
+    };
+
+    store
+        .put(&"wal/a.wal".parse().unwrap(), wal.clone())
+        .await
+        .unwrap();
+    let outcome = f
+        .pipeline
+        .ingest_object(&source("wal/a.wal"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, IngestOutcome::Indexed(ref r) if r.segments.len() == 1),
+        "{outcome:?}"
+    );
+
+    let log: Vec<u8> = batches.iter().flat_map(|(_, b)| b.clone()).collect();
+    store
+        .put(
+            &"kafka-logs/orders.eu-7/00000000000000000000.log"
+                .parse()
+                .unwrap(),
+            log,
+        )
+        .await
+        .unwrap();
+    let log_source = source("kafka-logs/orders.eu-7/00000000000000000000.log");
+    assert_eq!(
+        log_source
+            .log_partition()
+            .map(|tp| tp.to_string())
+            .as_deref(),
+        Some("orders.eu/7")
+    );
+    let outcome = f.pipeline.ingest_object(&log_source).await.unwrap();
+    assert!(matches!(outcome, IngestOutcome::Indexed(_)), "{outcome:?}");
+
+    let mut corrupt = wal.clone();
+    corrupt[100] ^= 1;
+    store
+        .put(&"wal/b.wal".parse().unwrap(), corrupt.clone())
+        .await
+        .unwrap();
+    let first = f
+        .pipeline
+        .ingest_object(&source("wal/b.wal"))
+        .await
+        .unwrap();
+    let IngestOutcome::Quarantined { reason, copy } = &first else {
+        panic!("{first:?}")
+    };
+    assert!(reason.contains("checksum mismatch"), "{reason}");
+    assert_eq!(copy, "quarantine/wal/b.wal");
+    assert_eq!(store.get(&copy.parse().unwrap()).await.unwrap(), corrupt);
+    let ledger = f
+        .pipeline
+        .catalog()
+        .ingest_record("wal/b.wal#etag1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        ledger.status,
+        crate::catalog::IngestStatus::Quarantined { .. }
+    ));
+    store.delete(&copy.parse().unwrap()).await.unwrap();
+    assert_eq!(
+        f.pipeline
+            .ingest_object(&source("wal/b.wal"))
+            .await
+            .unwrap(),
+        first
+    );
+    assert!(
+        !store.exists(&copy.parse().unwrap()).await.unwrap(),
+        "a recorded quarantine is not redone"
+    );
+
+    let clash = synth::batches(&SynthSpec {
+        seed: 9,
+        ..spec(10, 1, Compression::None, 5)
+    })
+    .unwrap();
+    store
+        .put(
+            &"wal/c.wal".parse().unwrap(),
+            synth::wal_segment(&"orders".parse().unwrap(), &clash).unwrap(),
+        )
+        .await
+        .unwrap();
+    let outcome = f
+        .pipeline
+        .ingest_object(&source("wal/c.wal"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, IngestOutcome::Quarantined { reason, .. } if reason.contains("overlaps")),
+        "{outcome:?}"
+    );
+
+    let missing = f
+        .pipeline
+        .ingest_object(&source("wal/missing.wal"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        missing.code(),
+        ErrorCode::Internal,
+        "a missing object is not quarantined"
+    );
+}
+
+#[tokio::test]
+async fn the_read_cache_serves_repeated_fetches_and_searches() {
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    config.cache_bytes = 64 << 20;
+    let f = fixture_with(config);
+    let batches = synth::batches(&spec(2_000, 1, Compression::Gzip, 0)).unwrap();
+    index_wal(&f, "c", &batches).await;
+    let req = FetchRequest {
+        tp: tp(0),
+        offset: 700,
+        max_bytes: 50_000,
+    };
+    let cold = f.pipeline.fetch(&req).await.unwrap();
+    let after_cold = f.pipeline.cache_stats();
+    let warm = f.pipeline.fetch(&req).await.unwrap();
+    let after_warm = f.pipeline.cache_stats();
+    assert_eq!(cold.batches, warm.batches);
+    assert_eq!(
+        after_warm.misses, after_cold.misses,
+        "warm fetch read nothing from the store"
+    );
+    assert!(after_warm.hits > after_cold.hits);
+    let search = SearchRequest {
+        query: "value.country:ES".into(),
+        limit: 5,
+        ..Default::default()
+    };
+    let a = f.pipeline.search(&search).await.unwrap();
+    let misses = f.pipeline.cache_stats().misses;
+    assert_eq!(f.pipeline.search(&search).await.unwrap(), a);
+    assert_eq!(f.pipeline.cache_stats().misses, misses);
+    assert!(f.pipeline.cache_stats().bytes <= 64 << 20);
+}

@@ -61,8 +61,9 @@ impl fmt::Display for SegmentId {
     }
 }
 
-/// A key in an object store: 1–1024 bytes of printable ASCII, `/`-separated segments that are neither
-/// empty, `.` nor `..`, no leading `/`. A valid key therefore never escapes the store's root.
+/// A key in an object store: 1–1024 bytes of UTF-8 without control characters or backslashes,
+/// `/`-separated segments that are neither empty, `.` nor `..`, no leading `/`. A valid key therefore
+/// never escapes the store's root. (S3 allows more; these are the keys Chronik Tier reads and writes.)
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ObjectKey(String);
@@ -87,6 +88,20 @@ impl ObjectKey {
         ))
     }
 
+    /// Prefix of quarantined copies of rejected sources.
+    pub const QUARANTINE_PREFIX: &'static str = "quarantine/";
+
+    /// The key of the quarantined copy of `source`: `quarantine/<source>`, or
+    /// `quarantine/overlong-<crc32c of source as 8 hex digits>` when that would exceed 1024 bytes.
+    pub fn quarantine(source: &ObjectKey) -> ObjectKey {
+        let full = format!("{}{source}", Self::QUARANTINE_PREFIX);
+        if full.len() <= 1024 {
+            return ObjectKey(full);
+        }
+        let crc = crc32c::crc32c(source.as_str().as_bytes());
+        ObjectKey(format!("{}overlong-{crc:08x}", Self::QUARANTINE_PREFIX))
+    }
+
     /// The key as a string.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -100,8 +115,8 @@ impl TryFrom<String> for ObjectKey {
         if key.is_empty() || key.len() > 1024 {
             return bad("must be 1 to 1024 bytes");
         }
-        if !key.bytes().all(|b| b.is_ascii_graphic()) || key.contains('\\') {
-            return bad("only printable ASCII without spaces or backslashes is allowed");
+        if key.chars().any(char::is_control) || key.contains('\\') {
+            return bad("control characters and backslashes are not allowed");
         }
         if key
             .split('/')
@@ -139,19 +154,30 @@ mod tests {
     #[test]
     fn object_keys_cannot_escape_their_root() {
         for bad in [
-            "",
-            "/abs",
-            "a//b",
-            "a/../b",
-            "..",
-            "a/.",
-            "a b",
-            "a\\b",
-            "tr\u{e9}s",
+            "", "/abs", "a//b", "a/../b", "..", "a/.", "a\tb", "a\nb", "a\\b",
         ] {
             assert!(bad.parse::<ObjectKey>().is_err(), "{bad:?}");
         }
-        assert!("archives/t/0/x.tar.gz".parse::<ObjectKey>().is_ok());
+        for good in [
+            "archives/t/0/x.tar.gz",
+            "wal/a b.wal",
+            "wal/tr\u{e9}s:1.wal",
+        ] {
+            assert!(good.parse::<ObjectKey>().is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn quarantine_keys_are_valid_for_any_source() {
+        let short: ObjectKey = "wal/a.wal".parse().unwrap();
+        assert_eq!(
+            ObjectKey::quarantine(&short).as_str(),
+            "quarantine/wal/a.wal"
+        );
+        let long: ObjectKey = "a/".repeat(511).trim_end_matches('/').parse().unwrap();
+        let q = ObjectKey::quarantine(&long);
+        assert!(q.as_str().starts_with("quarantine/overlong-"));
+        assert_eq!(ObjectKey::try_from(q.to_string()), Ok(q));
     }
 
     #[test]

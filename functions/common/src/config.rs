@@ -1,0 +1,159 @@
+//! Function configuration from environment variables, parsed and validated once at cold start.
+
+use tier::pipeline::PipelineConfig;
+
+/// A configuration variable that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration {name}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Everything the functions read from their environment (names as in `template.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `TIER_BUCKET`: the bucket of sources, archives and quarantine.
+    pub bucket: String,
+    /// `TIER_TABLE`: the catalog table.
+    pub table: String,
+    /// `TIER_CHUNK_BYTES`: target size of record chunks in archives.
+    pub chunk_bytes: usize,
+    /// `TIER_COMPRESSION_LEVEL`: gzip level of chunks of uncompressed batches (0–9).
+    pub compression_level: u32,
+    /// `TIER_CACHE_BYTES`: fetch read cache kept across warm invocations.
+    pub cache_bytes: usize,
+    /// `TIER_MAX_FETCH_BYTES`: cap on a fetch's `max_bytes` (the response must fit 6 MB after base64).
+    pub max_fetch_bytes: usize,
+    /// `TIER_RETENTION_HOURS`: compactor retention by time, 0 = keep forever.
+    pub retention_hours: u64,
+    /// `TIER_GRACE_MINUTES`: compactor grace period before deleting superseded archives.
+    pub grace_minutes: u64,
+    /// `TIER_TARGET_SEGMENT_BYTES`: compactor merge target.
+    pub target_segment_bytes: u64,
+    /// `TIER_LOG`: log filter.
+    pub log: String,
+}
+
+/// The largest `max_fetch_bytes` whose base64 body (4/3 larger) still fits Lambda's 6 MB response.
+pub const FETCH_BYTES_LIMIT: usize = 4 << 20;
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) if v.trim().is_empty() => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError {
+            name,
+            reason: format!("{v:?} is not a valid {}", std::any::type_name::<T>()),
+        }),
+    }
+}
+
+fn required(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    get(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError {
+            name,
+            reason: "is required".into(),
+        })
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let config = Config {
+            bucket: required(&get, "TIER_BUCKET")?,
+            table: required(&get, "TIER_TABLE")?,
+            chunk_bytes: parse(&get, "TIER_CHUNK_BYTES", 1 << 20)?,
+            compression_level: parse(&get, "TIER_COMPRESSION_LEVEL", 6)?,
+            cache_bytes: parse(&get, "TIER_CACHE_BYTES", 128 << 20)?,
+            max_fetch_bytes: parse(&get, "TIER_MAX_FETCH_BYTES", FETCH_BYTES_LIMIT)?,
+            retention_hours: parse(&get, "TIER_RETENTION_HOURS", 0)?,
+            grace_minutes: parse(&get, "TIER_GRACE_MINUTES", 15)?,
+            target_segment_bytes: parse(&get, "TIER_TARGET_SEGMENT_BYTES", 256 << 20)?,
+            log: get("TIER_LOG").unwrap_or_else(|| "info".into()),
+        };
+        let bad = |name, reason: &str| {
+            Err(ConfigError {
+                name,
+                reason: reason.into(),
+            })
+        };
+        if config.compression_level > 9 {
+            return bad("TIER_COMPRESSION_LEVEL", "must be 0 to 9");
+        }
+        if config.chunk_bytes == 0 {
+            return bad("TIER_CHUNK_BYTES", "must be positive");
+        }
+        if config.max_fetch_bytes == 0 || config.max_fetch_bytes > FETCH_BYTES_LIMIT {
+            return bad(
+                "TIER_MAX_FETCH_BYTES",
+                "must be 1 to 4194304 (the 6 MB response limit after base64)",
+            );
+        }
+        Ok(config)
+    }
+
+    /// The pipeline settings this configuration implies.
+    pub fn pipeline_config(&self) -> PipelineConfig {
+        let mut p = PipelineConfig::default();
+        p.archive.chunk_target_bytes = self.chunk_bytes;
+        p.archive.compression_level = self.compression_level;
+        p.max_fetch_bytes = self.max_fetch_bytes;
+        p.cache_bytes = self.cache_bytes;
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_and_required_values_are_required() {
+        let c = config(&[("TIER_BUCKET", "b"), ("TIER_TABLE", "t")]).unwrap();
+        assert_eq!(
+            (c.chunk_bytes, c.max_fetch_bytes, c.grace_minutes),
+            (1 << 20, 4 << 20, 15)
+        );
+        assert_eq!(c.pipeline_config().cache_bytes, 128 << 20);
+        let err = config(&[("TIER_TABLE", "t")]).unwrap_err();
+        assert_eq!(err.to_string(), "configuration TIER_BUCKET: is required");
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        let base = [("TIER_BUCKET", "b"), ("TIER_TABLE", "t")];
+        let err = config(&[&base[..], &[("TIER_CHUNK_BYTES", "lots")]].concat()).unwrap_err();
+        assert_eq!(err.name, "TIER_CHUNK_BYTES");
+        let err =
+            config(&[&base[..], &[("TIER_MAX_FETCH_BYTES", "6000000")]].concat()).unwrap_err();
+        assert_eq!(err.name, "TIER_MAX_FETCH_BYTES");
+        let err = config(&[&base[..], &[("TIER_COMPRESSION_LEVEL", "12")]].concat()).unwrap_err();
+        assert_eq!(err.name, "TIER_COMPRESSION_LEVEL");
+    }
+}

@@ -1,0 +1,193 @@
+//! Route → pipeline call → response. Never fails: every error becomes an HTTP status with a reason.
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use serde_json::{Value, json};
+use tier::catalog::PartitionInfo;
+use tier::pipeline::{FetchRequest, Pipeline, PipelineError, SearchRequest};
+use tier::types::Topic;
+use tier_lambda::Metrics;
+
+use crate::response::HttpResponse;
+use crate::routes::Route;
+
+/// The fetch API over one pipeline (clients and caches live as long as the container).
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    pipeline: Pipeline,
+}
+
+fn partition_json(p: &PartitionInfo) -> Value {
+    json!({
+        "partition": p.tp.partition.get(),
+        "earliest": p.earliest.get(),
+        "latest": p.latest.get(),
+        "segments": p.segment_count,
+        "records": p.record_count,
+        "data_bytes": p.data_bytes,
+        "archive_bytes": p.archive_bytes,
+        "min_timestamp": p.min_timestamp,
+        "max_timestamp": p.max_timestamp,
+    })
+}
+
+/// `[{topic, partitions: [...]}]` for partitions sorted by topic.
+fn topics_json(partitions: &[PartitionInfo]) -> Vec<Value> {
+    partitions
+        .chunk_by(|a, b| a.tp.topic == b.tp.topic)
+        .map(|group| {
+            json!({
+                "topic": group[0].tp.topic.as_str(),
+                "partitions": group.iter().map(partition_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+impl Fetcher {
+    /// A fetcher over `pipeline`.
+    pub fn new(pipeline: Pipeline) -> Self {
+        Fetcher { pipeline }
+    }
+
+    /// Answers one request.
+    pub async fn handle(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        metrics: &mut Metrics,
+    ) -> HttpResponse {
+        let before = self.pipeline.cache_stats();
+        let response = match Route::parse(req) {
+            Ok(route) => self
+                .route(route, metrics)
+                .await
+                .unwrap_or_else(|e| HttpResponse::from_pipeline(&e)),
+            Err((status, message)) => {
+                let code = if status == 404 {
+                    "not_found"
+                } else {
+                    "bad_request"
+                };
+                HttpResponse::error(status, code, &message, Value::Null)
+            }
+        };
+        let after = self.pipeline.cache_stats();
+        metrics.add("Requests", 1.0, "Count");
+        metrics.add("CacheHits", (after.hits - before.hits) as f64, "Count");
+        metrics.add(
+            "CacheMisses",
+            (after.misses - before.misses) as f64,
+            "Count",
+        );
+        if response.status_code >= 400 {
+            let name = if response.status_code >= 500 {
+                "Errors5xx"
+            } else {
+                "Errors4xx"
+            };
+            metrics.add(name, 1.0, "Count");
+        }
+        response
+    }
+
+    async fn route(
+        &self,
+        route: Route,
+        metrics: &mut Metrics,
+    ) -> Result<HttpResponse, PipelineError> {
+        let catalog = self.pipeline.catalog();
+        match route {
+            Route::Topics => {
+                let partitions = catalog.partitions().await?;
+                Ok(HttpResponse::json(
+                    200,
+                    &json!({ "topics": topics_json(&partitions) }),
+                ))
+            }
+            Route::Topic(topic) => {
+                let partitions: Vec<PartitionInfo> = catalog
+                    .partitions()
+                    .await?
+                    .into_iter()
+                    .filter(|p| p.tp.topic == topic)
+                    .collect();
+                match topics_json(&partitions).pop() {
+                    Some(t) => Ok(HttpResponse::json(200, &t)),
+                    None => Ok(not_found(&topic)),
+                }
+            }
+            Route::Records {
+                tp,
+                offset,
+                max_bytes,
+                json,
+            } => {
+                let result = self
+                    .pipeline
+                    .fetch(&FetchRequest {
+                        tp,
+                        offset,
+                        max_bytes,
+                    })
+                    .await?;
+                metrics.add("FetchBytes", result.batches.len() as f64, "Bytes");
+                metrics.add("FetchBatches", result.batch_count as f64, "Count");
+                let headers = [
+                    ("x-tier-batch-count", result.batch_count.to_string()),
+                    ("x-tier-first-offset", result.first_offset.to_string()),
+                    ("x-tier-last-offset", result.last_offset.to_string()),
+                    ("x-tier-next-offset", result.next_offset.to_string()),
+                ];
+                if json {
+                    let records = result
+                        .records(offset)
+                        .map_err(|e| PipelineError::Internal(e.to_string()))?;
+                    let mut response = HttpResponse::json(
+                        200,
+                        &json!({ "records": records, "next_offset": result.next_offset }),
+                    );
+                    response
+                        .headers
+                        .extend(headers.map(|(k, v)| (k.to_owned(), v)));
+                    Ok(response)
+                } else {
+                    Ok(HttpResponse::binary(
+                        &result.batches,
+                        headers.map(|(k, v)| (k.to_owned(), v)),
+                    ))
+                }
+            }
+            Route::Offsets { tp, query } => {
+                let result = self.pipeline.offsets(&tp, query).await?;
+                Ok(HttpResponse::json(200, &json!(result)))
+            }
+            Route::Search {
+                topic,
+                partition,
+                query,
+                limit,
+            } => {
+                let req = SearchRequest {
+                    topic,
+                    partition,
+                    query: query.clone(),
+                    limit,
+                    ..Default::default()
+                };
+                let hits = self.pipeline.search(&req).await?;
+                Ok(HttpResponse::json(
+                    200,
+                    &json!({ "query": query, "count": hits.len(), "hits": hits }),
+                ))
+            }
+        }
+    }
+}
+
+fn not_found(topic: &Topic) -> HttpResponse {
+    HttpResponse::error(
+        404,
+        "not_found",
+        &format!("no tiered data for topic {topic}"),
+        Value::Null,
+    )
+}

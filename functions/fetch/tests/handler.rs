@@ -1,0 +1,254 @@
+//! The fetch API handler over the embedded backends: every route, every error status.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use base64::Engine;
+use serde_json::{Value, json};
+use tier::catalog::EmbeddedCatalog;
+use tier::clock::SystemClock;
+use tier::kafka::Compression;
+use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig};
+use tier::synth::{self, SynthSpec, ValueShape};
+use tier_fetch::handler::Fetcher;
+use tier_fetch::response::HttpResponse;
+use tier_lambda::Metrics;
+
+async fn fixture() -> (Fetcher, Pipeline, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path().join("objects")).unwrap();
+    let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
+    let config = PipelineConfig {
+        cache_bytes: 16 << 20,
+        ..PipelineConfig::default()
+    };
+    let pipeline = Pipeline::new(
+        Arc::new(store),
+        Arc::new(catalog),
+        Arc::new(SystemClock),
+        config,
+    );
+    let spec = SynthSpec {
+        topic: "orders".parse().unwrap(),
+        partitions: 2,
+        records: 1_000,
+        batch_records: 25,
+        compression: Compression::Lz4,
+        shape: ValueShape::Json,
+        start_offset: 100,
+        start_timestamp_ms: 1_767_225_600_000,
+        seed: 5,
+    };
+    let wal = synth::wal_segment(&spec.topic, &synth::batches(&spec).unwrap()).unwrap();
+    pipeline.index_source("s", &wal, None).await.unwrap();
+    (Fetcher::new(pipeline.clone()), pipeline, dir)
+}
+
+use tier::store::LocalStore;
+
+fn request(
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    accept: Option<&str>,
+) -> ApiGatewayV2httpRequest {
+    let qs: serde_json::Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let raw_query = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut headers = json!({"host": "abc.execute-api.us-east-1.amazonaws.com"});
+    if let Some(a) = accept {
+        headers["accept"] = json!(a);
+    }
+    serde_json::from_value(json!({
+        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": raw_query,
+        "headers": headers, "queryStringParameters": qs,
+        "requestContext": {"accountId": "123456789012", "apiId": "abc", "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc", "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "t"},
+            "requestId": "r", "routeKey": format!("{method} {path}"), "stage": "$default", "time": "24/Nov/2026:10:00:00 +0000", "timeEpoch": 1},
+        "isBase64Encoded": false
+    }))
+    .unwrap()
+}
+
+async fn get(
+    f: &Fetcher,
+    path: &str,
+    query: &[(&str, &str)],
+    accept: Option<&str>,
+) -> (HttpResponse, Value) {
+    let response = f
+        .handle(
+            &request("GET", path, query, accept),
+            &mut Metrics::new("fetch"),
+        )
+        .await;
+    let body = if response.is_base64_encoded {
+        Value::Null
+    } else {
+        serde_json::from_str(&response.body).unwrap()
+    };
+    (response, body)
+}
+
+const RECORDS: &str = "/v1/topics/orders/partitions/0/records";
+
+#[tokio::test]
+async fn records_come_back_as_the_original_bytes_or_as_json() {
+    let (f, pipeline, _d) = fixture().await;
+    let (raw, _) = get(
+        &f,
+        RECORDS,
+        &[("offset", "150"), ("max_bytes", "3000")],
+        None,
+    )
+    .await;
+    assert_eq!((raw.status_code, raw.is_base64_encoded), (200, true));
+    assert_eq!(raw.headers["content-type"], "application/octet-stream");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&raw.body)
+        .unwrap();
+    let tp = "orders-0"
+        .parse::<String>()
+        .map(|s| tier::types::TopicPartition::from_log_dir_name(&s).unwrap())
+        .unwrap();
+    let direct = pipeline
+        .fetch(&FetchRequest {
+            tp,
+            offset: 150,
+            max_bytes: 3000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(bytes, direct.batches);
+    assert_eq!(
+        raw.headers["x-tier-next-offset"],
+        direct.next_offset.to_string()
+    );
+
+    let (json, body) = get(&f, RECORDS, &[("offset", "150")], Some("application/json")).await;
+    assert_eq!(json.status_code, 200);
+    assert_eq!(body["records"][0]["offset"], 150);
+    assert_eq!(body["records"][0]["encoding"], "utf8");
+}
+
+#[tokio::test]
+async fn errors_have_the_documented_status_code_and_body() {
+    let (f, _, _d) = fixture().await;
+    let (r, body) = get(&f, RECORDS, &[("offset", "5")], None).await;
+    assert_eq!(r.status_code, 416);
+    assert_eq!(body["error"]["code"], "out_of_range");
+    assert_eq!(
+        (
+            body["error"]["earliest"].as_i64(),
+            body["error"]["latest"].as_i64()
+        ),
+        (Some(100), Some(599))
+    );
+    let cases = [
+        (RECORDS, vec![("offset", "x")], 400, "bad_request"),
+        (RECORDS, vec![], 400, "bad_request"),
+        (
+            "/v1/topics/orders/partitions/7/records",
+            vec![("offset", "0")],
+            404,
+            "not_found",
+        ),
+        (
+            "/v1/topics/..%2Fetc/partitions/0/records",
+            vec![("offset", "0")],
+            400,
+            "bad_request",
+        ),
+        (
+            "/v1/topics/orders/partitions/-1/records",
+            vec![("offset", "0")],
+            400,
+            "bad_request",
+        ),
+        ("/v1/topics/nope", vec![], 404, "not_found"),
+        ("/v1/nothing", vec![], 404, "not_found"),
+        ("/v1/search", vec![("q", "value:(")], 400, "bad_request"),
+        (
+            "/v1/search",
+            vec![("q", "x"), ("limit", "0")],
+            400,
+            "bad_request",
+        ),
+        (
+            "/v1/topics/orders/partitions/0/offsets",
+            vec![],
+            400,
+            "bad_request",
+        ),
+    ];
+    for (path, query, status, code) in cases {
+        let (r, body) = get(&f, path, &query, None).await;
+        assert_eq!(
+            (r.status_code, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{path} {query:?}: {body}"
+        );
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let post = f
+        .handle(
+            &request("POST", "/v1/topics", &[], None),
+            &mut Metrics::new("fetch"),
+        )
+        .await;
+    assert_eq!(post.status_code, 405);
+}
+
+#[tokio::test]
+async fn listings_offsets_and_search_answer_from_the_catalog_and_indexes() {
+    let (f, _, _d) = fixture().await;
+    let (_, topics) = get(&f, "/prod/v1/topics", &[], None).await;
+    assert_eq!(topics["topics"][0]["topic"], "orders");
+    assert_eq!(
+        topics["topics"][0]["partitions"].as_array().unwrap().len(),
+        2
+    );
+    let (_, topic) = get(&f, "/v1/topics/orders", &[], None).await;
+    assert_eq!(topic["partitions"][1]["earliest"], 100);
+    let offsets = "/v1/topics/orders/partitions/0/offsets";
+    let (_, latest) = get(&f, offsets, &[("spec", "latest")], None).await;
+    assert_eq!(latest["offset"], 600);
+    let (_, at) = get(&f, offsets, &[("timestamp", "1767225600000")], None).await;
+    assert_eq!(at["offset"], 100);
+    let (r, hits) = get(
+        &f,
+        "/v1/topics/orders/partitions/1/search",
+        &[("q", "value.country:ES"), ("limit", "3")],
+        None,
+    )
+    .await;
+    assert_eq!((r.status_code, hits["count"].as_u64()), (200, Some(3)));
+    assert!(
+        hits["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["partition"] == 1)
+    );
+    let mut metrics = Metrics::new("fetch");
+    f.handle(
+        &request(
+            "GET",
+            "/v1/search",
+            &[("q", "value.country:ES"), ("topic", "orders")],
+            None,
+        ),
+        &mut metrics,
+    )
+    .await;
+    assert!(
+        metrics.to_json(0)["CacheHits"].as_f64().unwrap() > 0.0,
+        "the index cache serves a repeated search"
+    );
+}

@@ -1,0 +1,91 @@
+//! Ingest a source object that arrived in the object store (what the indexer function does for each
+//! S3 notification): index it, or quarantine it when it can never be indexed.
+
+use serde::Serialize;
+
+use super::{ErrorCode, IndexReport, Pipeline, PipelineResult};
+use crate::catalog::{IngestRecord, IngestStatus};
+use crate::types::{ObjectKey, TopicPartition};
+
+/// A source object in the store, at one version (ETag or version id).
+#[derive(Debug, Clone)]
+pub struct SourceObject {
+    /// Where it is.
+    pub key: ObjectKey,
+    /// Which version of it: the ledger id is `<key>#<version>`, so a re-upload is a new source.
+    pub version: String,
+}
+
+impl SourceObject {
+    /// The ingestion-ledger id of this object version.
+    pub fn ledger_id(&self) -> String {
+        format!("{}#{}", self.key, self.version)
+    }
+
+    /// The partition of a Kafka `.log` source, from a `<topic>-<partition>/` parent in its key.
+    pub fn log_partition(&self) -> Option<TopicPartition> {
+        let mut parts = self.key.as_str().rsplit('/');
+        let _file = parts.next()?;
+        TopicPartition::from_log_dir_name(parts.next()?).ok()
+    }
+}
+
+/// What happened to a source object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum IngestOutcome {
+    /// Indexed (or found already indexed).
+    Indexed(IndexReport),
+    /// Rejected for good: copied aside and recorded in the ledger, never retried.
+    Quarantined {
+        /// Why.
+        reason: String,
+        /// Where the copy is.
+        copy: String,
+    },
+}
+
+impl Pipeline {
+    /// Indexes a source object from the store.
+    ///
+    /// Sources that can never be indexed — corrupt, unsealed, not a segment, or overlapping different
+    /// registered data — are copied under `quarantine/`, recorded in the ledger with the reason, and
+    /// reported as [`IngestOutcome::Quarantined`]: the call succeeds so the trigger is not retried
+    /// forever. Transient failures (store or catalog unavailable) are returned as errors to retry.
+    pub async fn ingest_object(&self, source: &SourceObject) -> PipelineResult<IngestOutcome> {
+        let id = source.ledger_id();
+        if let Some(IngestRecord {
+            status: IngestStatus::Quarantined { reason, copy },
+            ..
+        }) = self.catalog.ingest_record(&id).await?
+        {
+            return Ok(IngestOutcome::Quarantined { reason, copy });
+        }
+        let bytes = self.store.get(&source.key).await?;
+        let log_tp = source.log_partition();
+        match self.index_source(&id, &bytes, log_tp.as_ref()).await {
+            Ok(report) => Ok(IngestOutcome::Indexed(report)),
+            Err(e) if matches!(e.code(), ErrorCode::CorruptInput | ErrorCode::Conflict) => {
+                let reason = e.to_string();
+                let copy = ObjectKey::quarantine(&source.key);
+                self.store.put(&copy, bytes).await?;
+                let record = IngestRecord {
+                    source: id,
+                    status: IngestStatus::Quarantined {
+                        reason: reason.clone(),
+                        copy: copy.to_string(),
+                    },
+                    segments: Vec::new(),
+                    at_ms: self.clock.now_ms(),
+                };
+                self.catalog.record_ingest(&record).await?;
+                tracing::warn!(key = %source.key, %reason, copy = %copy, "source quarantined");
+                Ok(IngestOutcome::Quarantined {
+                    reason,
+                    copy: copy.to_string(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
