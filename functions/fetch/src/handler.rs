@@ -1,9 +1,12 @@
 //! Route → pipeline call → response. Never fails: every error becomes an HTTP status with a reason.
+//! Response bodies follow the schemas of docs/openapi.yaml.
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use serde_json::{Value, json};
 use tier::catalog::PartitionInfo;
-use tier::pipeline::{FetchRequest, Pipeline, PipelineError, SearchRequest};
+use tier::pipeline::{
+    FetchRequest, FetchResult, OffsetQuery, Pipeline, PipelineError, SearchRequest,
+};
 use tier::types::Topic;
 use tier_lambda::Metrics;
 
@@ -16,13 +19,15 @@ pub struct Fetcher {
     pipeline: Pipeline,
 }
 
+/// `PartitionSummary`.
 fn partition_json(p: &PartitionInfo) -> Value {
     json!({
         "partition": p.tp.partition.get(),
         "earliest": p.earliest.get(),
         "latest": p.latest.get(),
-        "segments": p.segment_count,
-        "records": p.record_count,
+        "log_end_offset": p.latest.get() + 1,
+        "segment_count": p.segment_count,
+        "record_count": p.record_count,
         "data_bytes": p.data_bytes,
         "archive_bytes": p.archive_bytes,
         "min_timestamp": p.min_timestamp,
@@ -30,17 +35,36 @@ fn partition_json(p: &PartitionInfo) -> Value {
     })
 }
 
-/// `[{topic, partitions: [...]}]` for partitions sorted by topic.
+/// `TopicSummary`s, for partitions sorted by topic.
 fn topics_json(partitions: &[PartitionInfo]) -> Vec<Value> {
     partitions
         .chunk_by(|a, b| a.tp.topic == b.tp.topic)
         .map(|group| {
+            let sum = |f: fn(&PartitionInfo) -> u64| group.iter().map(f).sum::<u64>();
             json!({
                 "topic": group[0].tp.topic.as_str(),
+                "partition_count": group.len(),
+                "segment_count": sum(|p| p.segment_count),
+                "record_count": sum(|p| p.record_count),
+                "data_bytes": sum(|p| p.data_bytes),
+                "archive_bytes": sum(|p| p.archive_bytes),
                 "partitions": group.iter().map(partition_json).collect::<Vec<_>>(),
             })
         })
         .collect()
+}
+
+/// The `X-Tier-*` headers describing a fetched window.
+fn window_headers(result: &FetchResult) -> [(String, String); 4] {
+    [
+        ("x-tier-batch-count".into(), result.batch_count.to_string()),
+        (
+            "x-tier-first-offset".into(),
+            result.first_offset.to_string(),
+        ),
+        ("x-tier-last-offset".into(), result.last_offset.to_string()),
+        ("x-tier-next-offset".into(), result.next_offset.to_string()),
+    ]
 }
 
 impl Fetcher {
@@ -131,34 +155,43 @@ impl Fetcher {
                     .await?;
                 metrics.add("FetchBytes", result.batches.len() as f64, "Bytes");
                 metrics.add("FetchBatches", result.batch_count as f64, "Count");
-                let headers = [
-                    ("x-tier-batch-count", result.batch_count.to_string()),
-                    ("x-tier-first-offset", result.first_offset.to_string()),
-                    ("x-tier-last-offset", result.last_offset.to_string()),
-                    ("x-tier-next-offset", result.next_offset.to_string()),
-                ];
-                if json {
-                    let records = result
-                        .records(offset)
-                        .map_err(|e| PipelineError::Internal(e.to_string()))?;
-                    let mut response = HttpResponse::json(
-                        200,
-                        &json!({ "records": records, "next_offset": result.next_offset }),
-                    );
-                    response
-                        .headers
-                        .extend(headers.map(|(k, v)| (k.to_owned(), v)));
-                    Ok(response)
-                } else {
-                    Ok(HttpResponse::binary(
+                if !json {
+                    return Ok(HttpResponse::binary(
                         &result.batches,
-                        headers.map(|(k, v)| (k.to_owned(), v)),
-                    ))
+                        window_headers(&result),
+                    ));
                 }
+                let records = result
+                    .records(offset)
+                    .map_err(|e| PipelineError::Internal(e.to_string()))?;
+                let window = json!({
+                    "topic": result.tp.topic.as_str(),
+                    "partition": result.tp.partition.get(),
+                    "batch_count": result.batch_count,
+                    "first_offset": result.first_offset,
+                    "last_offset": result.last_offset,
+                    "next_offset": result.next_offset,
+                    "records": records,
+                });
+                let mut response = HttpResponse::json(200, &window);
+                response.headers.extend(window_headers(&result));
+                Ok(response)
             }
             Route::Offsets { tp, query } => {
                 let result = self.pipeline.offsets(&tp, query).await?;
-                Ok(HttpResponse::json(200, &json!(result)))
+                let spec = match query {
+                    OffsetQuery::Earliest => "earliest",
+                    OffsetQuery::Latest => "latest",
+                    OffsetQuery::Timestamp(_) => "timestamp",
+                };
+                let answer = json!({
+                    "topic": tp.topic.as_str(),
+                    "partition": tp.partition.get(),
+                    "spec": spec,
+                    "offset": result.offset,
+                    "timestamp": result.timestamp,
+                });
+                Ok(HttpResponse::json(200, &answer))
             }
             Route::Search {
                 topic,
@@ -174,10 +207,8 @@ impl Fetcher {
                     ..Default::default()
                 };
                 let hits = self.pipeline.search(&req).await?;
-                Ok(HttpResponse::json(
-                    200,
-                    &json!({ "query": query, "count": hits.len(), "hits": hits }),
-                ))
+                let result = json!({ "query": query, "count": hits.len(), "hits": hits });
+                Ok(HttpResponse::json(200, &result))
             }
         }
     }

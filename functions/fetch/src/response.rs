@@ -47,13 +47,19 @@ impl HttpResponse {
         }
     }
 
-    /// An error: `{"error": {"code", "message", ...}}`.
+    /// An error: `{"error": {"code", "message", "retryable", ...}}` (docs/openapi.yaml, `Error`).
+    /// A 503 also carries `Retry-After`.
     pub fn error(status_code: u16, code: &str, message: &str, extra: Value) -> Self {
-        let mut error = json!({ "code": code, "message": message });
+        let retryable = status_code == 503;
+        let mut error = json!({ "code": code, "message": message, "retryable": retryable });
         if let (Some(target), Value::Object(more)) = (error.as_object_mut(), extra) {
             target.extend(more);
         }
-        HttpResponse::json(status_code, &json!({ "error": error }))
+        let mut response = HttpResponse::json(status_code, &json!({ "error": error }));
+        if retryable {
+            response.headers.insert("retry-after".into(), "1".into());
+        }
+        response
     }
 
     /// The response for a pipeline error. Server-side failures get a generic message: details go

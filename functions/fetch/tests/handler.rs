@@ -134,6 +134,11 @@ async fn records_come_back_as_the_original_bytes_or_as_json() {
     let (json, body) = get(&f, RECORDS, &[("offset", "150")], Some("application/json")).await;
     assert_eq!(json.status_code, 200);
     assert_eq!(body["records"][0]["offset"], 150);
+    assert_eq!(body["topic"], "orders");
+    assert_eq!(
+        body["next_offset"].as_i64(),
+        Some(body["last_offset"].as_i64().unwrap() + 1)
+    );
     assert_eq!(body["records"][0]["encoding"], "utf8");
 }
 
@@ -195,6 +200,7 @@ async fn errors_have_the_documented_status_code_and_body() {
             "{path} {query:?}: {body}"
         );
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+        assert_eq!(body["error"]["retryable"], false);
     }
     let post = f
         .handle(
@@ -214,11 +220,15 @@ async fn listings_offsets_and_search_answer_from_the_catalog_and_indexes() {
         topics["topics"][0]["partitions"].as_array().unwrap().len(),
         2
     );
+    assert_eq!(topics["topics"][0]["partition_count"], 2);
+    assert_eq!(topics["topics"][0]["record_count"], 1000);
     let (_, topic) = get(&f, "/v1/topics/orders", &[], None).await;
     assert_eq!(topic["partitions"][1]["earliest"], 100);
     let offsets = "/v1/topics/orders/partitions/0/offsets";
     let (_, latest) = get(&f, offsets, &[("spec", "latest")], None).await;
     assert_eq!(latest["offset"], 600);
+    assert_eq!(latest["spec"], "latest");
+    assert_eq!(topic["partitions"][0]["log_end_offset"], 600);
     let (_, at) = get(&f, offsets, &[("timestamp", "1767225600000")], None).await;
     assert_eq!(at["offset"], 100);
     let (r, hits) = get(
@@ -251,4 +261,24 @@ async fn listings_offsets_and_search_answer_from_the_catalog_and_indexes() {
         metrics.to_json(0)["CacheHits"].as_f64().unwrap() > 0.0,
         "the index cache serves a repeated search"
     );
+}
+
+/// Every API event in events/ names a route of the router.
+#[test]
+fn the_shipped_api_events_route() {
+    let dir = format!("{}/../../events", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("apigw-") {
+            continue;
+        }
+        let req: ApiGatewayV2httpRequest =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let route = tier_fetch::routes::Route::parse(&req);
+        assert!(route.is_ok(), "{name}: {route:?}");
+        seen += 1;
+    }
+    assert!(seen >= 9);
 }

@@ -214,3 +214,52 @@ async fn eventbridge_object_created_events_are_indexed_once() {
         Some(1.0)
     );
 }
+
+/// Every indexer event in events/ parses into the objects it names (keys decoded).
+#[test]
+fn the_shipped_events_parse() {
+    use tier_indexer::event::IndexerEvent;
+    let load = |name: &str| -> Value {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    match IndexerEvent::parse(load("s3-put-wal.json")).unwrap() {
+        IndexerEvent::S3(objects) => {
+            assert_eq!(
+                objects[0].key,
+                "wal/2026/11/24/broker-1-00000000000000000042.wal"
+            );
+            assert_eq!(objects[0].bucket, BUCKET);
+        }
+        other => panic!("{other:?}"),
+    }
+    match IndexerEvent::parse(load("s3-put-kafka-log.json")).unwrap() {
+        IndexerEvent::S3(objects) => {
+            assert!(objects[0].key.contains("orders+eu-0/"), "{:?}", objects[0])
+        }
+        other => panic!("{other:?}"),
+    }
+    match IndexerEvent::parse(load("sqs-s3-put.json")).unwrap() {
+        IndexerEvent::Sqs(items) => {
+            assert_eq!(items.len(), 2);
+            assert!(
+                items
+                    .iter()
+                    .all(|i| i.objects.as_ref().is_ok_and(|o| o.len() == 1))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match IndexerEvent::parse(load("sqs-s3-test-event.json")).unwrap() {
+        IndexerEvent::Sqs(items) => assert_eq!(items[0].objects, Ok(vec![])),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        IndexerEvent::parse(load("eventbridge-s3-object-created.json")).unwrap(),
+        IndexerEvent::EventBridge(_)
+    ));
+    assert!(matches!(
+        IndexerEvent::parse(load("s3-put-kafka-log-plain.json")).unwrap(),
+        IndexerEvent::S3(_)
+    ));
+}
