@@ -20,6 +20,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-targets --locked
 
+echo "== deployment checks (cfn-lint, sam validate, OpenAPI, events)"
+tests/deploy/check-template.sh
+
 echo "== kafka-python cross-check"
 cargo build -p tierctl --locked --quiet
 TIERCTL="$CARGO_TARGET_DIR/debug/tierctl" tests/crosscheck/run.sh

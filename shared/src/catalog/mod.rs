@@ -3,6 +3,7 @@
 //! [`Catalog`] is the trait; [`EmbeddedCatalog`] (redb) is the embedded default. Every backend passes
 //! the conformance suite run by `catalog_test_suite!`.
 
+mod counting;
 mod embedded;
 mod error;
 mod model;
@@ -11,6 +12,7 @@ pub mod testsuite;
 
 use async_trait::async_trait;
 
+pub use counting::{CatalogCounts, CountingCatalog};
 pub use embedded::EmbeddedCatalog;
 pub use error::{CatalogError, CatalogResult};
 pub use model::{IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, SegmentEntry};

@@ -623,3 +623,60 @@ async fn the_read_cache_serves_repeated_fetches_and_searches() {
     assert_eq!(f.pipeline.cache_stats().misses, misses);
     assert!(f.pipeline.cache_stats().bytes <= 64 << 20);
 }
+
+#[tokio::test]
+async fn a_fetch_within_a_segment_costs_one_catalog_lookup_and_one_ranged_read() {
+    use crate::catalog::CountingCatalog;
+    use crate::store::CountingStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CountingStore::new(Arc::new(LocalStore::open(dir.path().join("o")).unwrap()));
+    let catalog = CountingCatalog::new(Arc::new(
+        EmbeddedCatalog::open(dir.path().join("c")).unwrap(),
+    ));
+    let pipeline = Pipeline::new(
+        Arc::new(store.clone()),
+        Arc::new(catalog.clone()),
+        Arc::new(FixedClock(1)),
+        PipelineConfig::default(),
+    );
+    let batches = synth::batches(&spec(5_000, 1, Compression::Lz4, 0)).unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let (s0, c0) = (store.counts(), catalog.counts());
+    pipeline.index_source("w", &wal, None).await.unwrap();
+    let (s1, c1) = (store.counts(), catalog.counts());
+    assert_eq!(
+        (s1.since(&s0).put, s1.since(&s0).total()),
+        (1, 1),
+        "indexing one segment: one put"
+    );
+    assert_eq!(
+        c1.since(&c0).writes,
+        1,
+        "indexing one segment: one catalog transaction"
+    );
+    for offset in [0, 1_234, 4_999] {
+        let (s, c) = (store.counts(), catalog.counts());
+        let got = pipeline
+            .fetch(&FetchRequest {
+                tp: tp(0),
+                offset,
+                max_bytes: 64 << 10,
+            })
+            .await
+            .unwrap();
+        assert!(got.batch_count > 0);
+        let (ds, dc) = (store.counts().since(&s), catalog.counts().since(&c));
+        // The tail of the last segment also asks for the next segment (there is none).
+        let lookups = if got.next_offset > 4_999 { 2 } else { 1 };
+        assert_eq!(
+            (ds.get_range, ds.total()),
+            (1, 1),
+            "offset {offset}: one ranged GET"
+        );
+        assert_eq!(
+            (dc.segment_covering, dc.reads),
+            (lookups, lookups),
+            "offset {offset}"
+        );
+    }
+}

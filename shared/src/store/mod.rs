@@ -2,6 +2,7 @@
 //!
 //! Every backend passes the same conformance suite (`testsuite`), run by `object_store_test_suite!`.
 
+mod counting;
 mod error;
 mod local;
 #[cfg(any(test, feature = "testsuite"))]
@@ -11,6 +12,7 @@ use std::ops::Range;
 
 use async_trait::async_trait;
 
+pub use counting::{CountingStore, StoreCounts};
 pub use error::{StoreError, StoreErrorKind};
 pub use local::LocalStore;
 
