@@ -63,8 +63,11 @@ def create_bucket(s3, name, props):
     if "PublicAccessBlockConfiguration" in props:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     if "BucketEncryption" in props:
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-            "Rules": props["BucketEncryption"]["ServerSideEncryptionConfiguration"]})
+        # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault.
+        rules = [{("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault" else k): v
+                  for k, v in rule.items()}
+                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
     rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
     if rules:
         api_rules = []

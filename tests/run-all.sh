@@ -42,6 +42,6 @@ echo "== deployment checks (cfn-lint, sam validate, OpenAPI, events)"
 tests/deploy/check-template.sh
 
 echo "== kafka-python cross-check and Lambda end-to-end"
-cargo build --locked --quiet -p tierctl
+cargo build --locked --quiet -p tierctl -p tier-indexer -p tier-fetch -p tier-compactor
 TIERCTL="$CARGO_TARGET_DIR/debug/tierctl" python -m pytest -q -p no:cacheprovider \
-  -W "ignore::DeprecationWarning" tests/crosscheck
+  -W "ignore::DeprecationWarning" tests/crosscheck tests/e2e

@@ -2,6 +2,7 @@
 //! CloudWatch Embedded Metric Format lines. Function-specific logic lives in each function's crate;
 //! the pipeline lives in the `tier` library.
 
+pub mod aws;
 pub mod config;
 pub mod metrics;
 

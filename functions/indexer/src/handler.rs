@@ -167,3 +167,16 @@ fn record(outcome: &IngestOutcome, metrics: &mut Metrics) {
         IngestOutcome::Quarantined { .. } => metrics.add("SourcesQuarantined", 1.0, "Count"),
     }
 }
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match e {
+            HandlerError::Event(_) => "UnrecognisedEvent",
+            HandlerError::ObjectsFailed { .. } => "ObjectsFailed",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}

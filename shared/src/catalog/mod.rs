@@ -1,9 +1,12 @@
 //! The catalog: which segments exist, where their archives are, and which sources were ingested.
 //!
-//! [`Catalog`] is the trait; [`EmbeddedCatalog`] (redb) is the embedded default. Every backend passes
+//! [`Catalog`] is the trait; [`EmbeddedCatalog`] (redb) is the embedded default; `DynamoCatalog`
+//! (feature `aws`) is the AWS backend. Every backend passes
 //! the conformance suite run by `catalog_test_suite!`.
 
 mod counting;
+#[cfg(feature = "aws")]
+pub mod dynamo;
 mod embedded;
 mod error;
 mod model;
@@ -13,6 +16,8 @@ pub mod testsuite;
 use async_trait::async_trait;
 
 pub use counting::{CatalogCounts, CountingCatalog};
+#[cfg(feature = "aws")]
+pub use dynamo::DynamoCatalog;
 pub use embedded::EmbeddedCatalog;
 pub use error::{CatalogError, CatalogResult};
 pub use model::{IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, SegmentEntry};

@@ -1,10 +1,13 @@
-//! Object storage: the [`ObjectStore`] trait, its error type, and the embedded [`LocalStore`] backend.
+//! Object storage: the [`ObjectStore`] trait, its error type, the embedded [`LocalStore`] backend,
+//! the S3 backend (feature `aws`) and decorators ([`CountingStore`]).
 //!
 //! Every backend passes the same conformance suite (`testsuite`), run by `object_store_test_suite!`.
 
 mod counting;
 mod error;
 mod local;
+#[cfg(feature = "aws")]
+pub mod s3;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
@@ -15,6 +18,8 @@ use async_trait::async_trait;
 pub use counting::{CountingStore, StoreCounts};
 pub use error::{StoreError, StoreErrorKind};
 pub use local::LocalStore;
+#[cfg(feature = "aws")]
+pub use s3::S3Store;
 
 use crate::types::ObjectKey;
 

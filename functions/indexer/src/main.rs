@@ -1,0 +1,22 @@
+//! Indexer Lambda: S3 / SQS / EventBridge notification of a sealed segment → archives + catalog.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use tier::clock::{Clock, SystemClock};
+use tier_indexer::handler::Indexer;
+use tier_lambda::{Config, Metrics};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    tier_lambda::init_tracing(&config.log);
+    let pipeline = tier_lambda::aws::pipeline(&config).await;
+    let indexer = &Indexer::new(pipeline, config.bucket.clone());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let mut metrics = Metrics::new("indexer");
+        let result = indexer.handle(event.payload, &mut metrics).await;
+        metrics.emit(SystemClock.now_ms());
+        result
+    }))
+    .await
+}

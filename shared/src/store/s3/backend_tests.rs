@@ -1,0 +1,218 @@
+//! S3-specific tests against the local stack: multipart uploads, pagination, error mapping and the
+//! number of requests each operation sends.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
+use tokio::task::JoinSet;
+
+use super::S3Store;
+use super::multipart::PART_SIZE;
+use super::testing::{RequestCounter, client, fresh_bucket, random_name};
+use crate::store::{ObjectStore, StoreErrorKind};
+use crate::types::ObjectKey;
+
+fn key(s: &str) -> ObjectKey {
+    s.parse().unwrap()
+}
+
+/// Deterministic bytes that differ at every offset modulo 251 and across parts.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i >> 20) as u8)
+        .collect()
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+async fn counted_store() -> (S3Store, RequestCounter, aws_sdk_s3::Client, String) {
+    let counter = RequestCounter::default();
+    let client = client(Some(&counter)).await;
+    let bucket = fresh_bucket(&client).await;
+    let store = S3Store::new(client.clone(), bucket.clone()).with_prefix("/tenant/");
+    counter.take();
+    (store, counter, client, bucket)
+}
+
+async fn pending_uploads(client: &aws_sdk_s3::Client, bucket: &str) -> usize {
+    let out = client
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.uploads().len()
+}
+
+#[tokio::test]
+async fn multipart_upload_round_trips_and_ranges_cross_parts() {
+    let (store, counter, client, bucket) = counted_store().await;
+    let k = key("big/forty.bin");
+    let data = pattern(40 * 1024 * 1024);
+    store.put(&k, data.clone()).await.unwrap();
+    assert_eq!(
+        counter.take(),
+        counts(&[
+            ("POST ?uploads", 1), // CreateMultipartUpload
+            ("UploadPart", 3),
+            ("POST ?uploadId", 1) // CompleteMultipartUpload
+        ])
+    );
+    assert_eq!(store.size(&k).await.unwrap(), data.len() as u64);
+    assert!(store.get(&k).await.unwrap() == data, "whole object differs");
+    for boundary in [PART_SIZE, 2 * PART_SIZE] {
+        let range = (boundary - 1000) as u64..(boundary + 1000) as u64;
+        let got = store.get_range(&k, range.clone()).await.unwrap();
+        assert!(got == data[boundary - 1000..boundary + 1000], "{range:?}");
+    }
+    let tail = store
+        .get_range(&k, data.len() as u64 - 10..u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(tail, data[data.len() - 10..]);
+    assert_eq!(pending_uploads(&client, &bucket).await, 0);
+    let listed = store.list("big/").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].key.as_str(), listed[0].size),
+        ("big/forty.bin", data.len() as u64)
+    );
+}
+
+/// Fails the upload of part 2, as a dropped connection would.
+#[derive(Debug)]
+struct FailSecondPart;
+
+impl Intercept for FailSecondPart {
+    fn name(&self) -> &'static str {
+        "FailSecondPart"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context.request().uri().contains("partNumber=2&") {
+            return Err("injected failure of part 2".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn failed_multipart_upload_is_aborted() {
+    let plain = client(None).await;
+    let bucket = fresh_bucket(&plain).await;
+    let failing = aws_sdk_s3::Client::from_conf(
+        plain
+            .config()
+            .to_builder()
+            .interceptor(FailSecondPart)
+            .build(),
+    );
+    let store = S3Store::new(failing, bucket.clone());
+    let k = key("big/failed.bin");
+    let err = store.put(&k, pattern(2 * PART_SIZE + 1)).await.unwrap_err();
+    assert_eq!(err.key(), k.as_str());
+    assert_eq!(
+        pending_uploads(&plain, &bucket).await,
+        0,
+        "parts left behind"
+    );
+    let reader = S3Store::new(plain, bucket);
+    assert_eq!(
+        reader.get(&k).await.unwrap_err().kind(),
+        StoreErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
+async fn listing_of_2000_objects_paginates() {
+    let (store, counter, _, _) = counted_store().await;
+    let mut tasks = JoinSet::new();
+    for i in 0..2000u32 {
+        while tasks.len() >= 16 {
+            tasks.join_next().await.unwrap().unwrap();
+        }
+        let store = store.clone();
+        tasks.spawn(async move {
+            let k = key(&format!("many/{:05}", (i * 7919) % 2000));
+            store.put(&k, i.to_be_bytes().to_vec()).await.unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    store.put(&key("many-not/x"), vec![1]).await.unwrap();
+    counter.take();
+    let listed = store.list("many/").await.unwrap();
+    let requests = counter.take();
+    let keys: Vec<String> = listed.iter().map(|m| m.key.to_string()).collect();
+    let expected: Vec<String> = (0..2000).map(|i| format!("many/{i:05}")).collect();
+    assert_eq!(keys, expected);
+    assert!(listed.iter().all(|m| m.size == 4 && m.last_modified_ms > 0));
+    assert_eq!(requests, counts(&[("GET ?list-type", 2)]), "{requests:?}");
+}
+
+#[tokio::test]
+async fn requests_per_operation() {
+    let (store, counter, _, _) = counted_store().await;
+    let k = key("ops/a");
+    store.put(&k, b"0123456789".to_vec()).await.unwrap();
+    assert_eq!(counter.take(), counts(&[("PutObject", 1)]));
+    store.get(&k).await.unwrap();
+    assert_eq!(counter.take(), counts(&[("GetObject", 1)]));
+    assert_eq!(store.get_range(&k, 2..4).await.unwrap(), b"23");
+    assert_eq!(counter.take(), counts(&[("GetObject", 1)]));
+    assert_eq!(
+        store.get_range(&k, 10..11).await.unwrap_err().kind(),
+        StoreErrorKind::InvalidRange
+    );
+    assert_eq!(counter.take(), counts(&[("GetObject", 1)]));
+    assert!(store.get_range(&k, 10..10).await.unwrap().is_empty());
+    assert_eq!(counter.take(), counts(&[("HEAD", 1)]));
+    assert_eq!(
+        store
+            .get_range(&k, Range { start: 5, end: 4 })
+            .await
+            .unwrap_err()
+            .kind(),
+        StoreErrorKind::InvalidRange
+    );
+    assert!(counter.take().is_empty(), "start > end needs no request");
+    store.size(&k).await.unwrap();
+    assert_eq!(counter.take(), counts(&[("HEAD", 1)]));
+    store.delete(&k).await.unwrap();
+    store.delete(&k).await.unwrap();
+    assert_eq!(counter.take(), counts(&[("DeleteObject", 2)]));
+    store.list("ops/").await.unwrap();
+    assert_eq!(counter.take(), counts(&[("GET ?list-type", 1)]));
+}
+
+#[tokio::test]
+async fn empty_object_and_errors_map_to_kinds() {
+    let (store, _, client, _) = counted_store().await;
+    let empty = key("e/empty");
+    store.put(&empty, Vec::new()).await.unwrap();
+    assert_eq!(
+        store.get_range(&empty, 0..1).await.unwrap_err().kind(),
+        StoreErrorKind::InvalidRange
+    );
+    assert!(store.get_range(&empty, 0..0).await.unwrap().is_empty());
+    let missing = key("e/missing");
+    assert_eq!(
+        store.get_range(&missing, 3..3).await.unwrap_err().kind(),
+        StoreErrorKind::NotFound
+    );
+    let no_bucket = S3Store::new(client, random_name("absent"));
+    let err = no_bucket.get(&missing).await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Internal, "{err}");
+    assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+}

@@ -1,0 +1,161 @@
+//! Multipart upload of large objects: create, upload parts (a few at a time), complete — or abort.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use tokio::task::JoinSet;
+
+use super::error::{internal, translate};
+use crate::store::{StoreError, StoreResult};
+
+/// Size of every part but the last; objects up to this size go up in one `PutObject`.
+pub const PART_SIZE: usize = 16 * 1024 * 1024;
+
+/// Parts in flight at once (bounds memory to a few parts of request bodies).
+const MAX_PARTS_IN_FLIGHT: usize = 4;
+
+/// One upload: the bucket and full key (prefix included), and the caller's key for errors.
+pub(super) struct Upload<'a> {
+    pub client: &'a Client,
+    pub bucket: &'a str,
+    pub full_key: &'a str,
+    pub key: &'a str,
+}
+
+impl Upload<'_> {
+    /// Uploads `data` in parts of [`PART_SIZE`] bytes (CRC-32 checksummed) and completes the upload,
+    /// which makes the whole object visible at once.
+    ///
+    /// On any failure the upload is aborted so that no parts are left behind (and billed). Parts still
+    /// in flight are cancelled and awaited before the abort; if the abort itself fails, the error of the
+    /// upload is returned and the abort failure is logged (a bucket lifecycle rule for incomplete
+    /// multipart uploads is the backstop).
+    pub async fn run(&self, data: Bytes) -> StoreResult<()> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(self.bucket)
+            .key(self.full_key)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .send()
+            .await
+            .map_err(|e| translate("CreateMultipartUpload", self.key, e))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| internal(self.key, "CreateMultipartUpload returned no upload id"))?;
+        let result = self.parts_then_complete(upload_id, data).await;
+        if result.is_err() {
+            self.abort(upload_id).await;
+        }
+        result
+    }
+
+    async fn parts_then_complete(&self, upload_id: &str, data: Bytes) -> StoreResult<()> {
+        let mut tasks = JoinSet::new();
+        let mut parts = Vec::with_capacity(data.len().div_ceil(PART_SIZE));
+        let result = self
+            .upload_parts(upload_id, data, &mut tasks, &mut parts)
+            .await;
+        if let Err(e) = result {
+            tasks.shutdown().await;
+            return Err(e);
+        }
+        parts.sort_by_key(|p| p.part_number());
+        self.client
+            .complete_multipart_upload()
+            .bucket(self.bucket)
+            .key(self.full_key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| translate("CompleteMultipartUpload", self.key, e))?;
+        Ok(())
+    }
+
+    async fn upload_parts(
+        &self,
+        upload_id: &str,
+        data: Bytes,
+        tasks: &mut JoinSet<StoreResult<CompletedPart>>,
+        parts: &mut Vec<CompletedPart>,
+    ) -> StoreResult<()> {
+        let mut start = 0;
+        let mut number = 1;
+        while start < data.len() {
+            while tasks.len() >= MAX_PARTS_IN_FLIGHT {
+                parts.push(self.next_part(tasks).await?);
+            }
+            let end = (start + PART_SIZE).min(data.len());
+            let request = self
+                .client
+                .upload_part()
+                .bucket(self.bucket)
+                .key(self.full_key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .body(ByteStream::from(data.slice(start..end)));
+            let key = self.key.to_owned();
+            tasks.spawn(async move {
+                let out = request
+                    .send()
+                    .await
+                    .map_err(|e| translate("UploadPart", &key, e))?;
+                let e_tag = out.e_tag().ok_or_else(|| {
+                    internal(&key, format!("UploadPart {number} returned no ETag"))
+                })?;
+                Ok(CompletedPart::builder()
+                    .part_number(number)
+                    .e_tag(e_tag)
+                    .set_checksum_crc32(out.checksum_crc32().map(str::to_owned))
+                    .build())
+            });
+            start = end;
+            number += 1;
+        }
+        while !tasks.is_empty() {
+            parts.push(self.next_part(tasks).await?);
+        }
+        Ok(())
+    }
+
+    async fn next_part(
+        &self,
+        tasks: &mut JoinSet<StoreResult<CompletedPart>>,
+    ) -> StoreResult<CompletedPart> {
+        match tasks.join_next().await {
+            Some(Ok(part)) => part,
+            Some(Err(join)) => Err(StoreError::new(
+                crate::store::StoreErrorKind::Internal,
+                self.key,
+                join,
+            )),
+            None => Err(internal(self.key, "no part upload in flight")),
+        }
+    }
+
+    async fn abort(&self, upload_id: &str) {
+        let aborted = self
+            .client
+            .abort_multipart_upload()
+            .bucket(self.bucket)
+            .key(self.full_key)
+            .upload_id(upload_id)
+            .send()
+            .await;
+        if let Err(e) = aborted {
+            tracing::warn!(
+                key = self.full_key,
+                upload_id,
+                error = %translate("AbortMultipartUpload", self.key, e),
+                "could not abort multipart upload; its parts stay until a lifecycle rule removes them"
+            );
+        }
+    }
+}
