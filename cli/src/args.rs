@@ -271,4 +271,14 @@ pub struct BenchArgs {
     /// Batch compression of the generated data.
     #[arg(long, value_enum, default_value_t = Codec::Lz4)]
     pub codec: Codec,
+    /// Measure against S3 and DynamoDB (honours AWS_ENDPOINT_URL, e.g. the local stack) instead of
+    /// the embedded backend; needs a build with `--features aws`.
+    #[arg(long)]
+    pub aws: bool,
+    /// Bucket for `--aws` (it must exist; the run writes under archives/bench-*/).
+    #[arg(long, env = "TIER_BUCKET", requires = "aws")]
+    pub bucket: Option<String>,
+    /// Catalog table for `--aws` (it must exist; the run uses a fresh topic).
+    #[arg(long, env = "TIER_TABLE", requires = "aws")]
+    pub table: Option<String>,
 }

@@ -15,6 +15,8 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod catalog;
 pub mod clock;
 pub mod index;

@@ -1,6 +1,8 @@
 //! One module per command; each returns a [`Status`] or an error.
 
 mod bench;
+#[cfg(feature = "aws")]
+mod bench_aws;
 mod demo;
 mod fetch;
 mod gen_data;
@@ -54,8 +56,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Inspect(a) => inspect::run(a, json),
         Command::Ls(a) => ls::run(&open(&cli.data)?, a, json).await,
         Command::Pack(a) => pack::run(a, json),
+        Command::Bench(a) if a.aws => bench_aws(a, json).await,
         Command::Bench(a) => bench::run(a, json).await,
     }
+}
+
+#[cfg(feature = "aws")]
+async fn bench_aws(args: crate::args::BenchArgs, json: bool) -> anyhow::Result<Status> {
+    bench_aws::run(args, json).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn bench_aws(_: crate::args::BenchArgs, _: bool) -> anyhow::Result<Status> {
+    anyhow::bail!("this tierctl was built without AWS support: build it with `--features aws`")
 }
 
 /// Opens the embedded backend in `data` (created if missing).

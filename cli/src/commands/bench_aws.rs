@@ -1,0 +1,173 @@
+//! `tierctl bench --aws`: fetch latency against S3 + DynamoDB next to a raw S3 ranged GET of the same
+//! bytes in the same run, and the requests each operation costs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+use tier::archive::Toc;
+use tier::catalog::{Catalog, CountingCatalog};
+use tier::clock::SystemClock;
+use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig};
+use tier::store::{CountingStore, ObjectStore};
+use tier::synth::{self, SynthSpec, ValueShape};
+use tier::types::{Offset, Partition, TopicPartition};
+
+use super::Status;
+use crate::args::BenchArgs;
+use crate::output;
+
+const FETCH_BYTES: usize = 1 << 20;
+
+#[derive(Serialize)]
+struct AwsBenchReport {
+    records: u64,
+    wal_bytes: usize,
+    index_seconds: f64,
+    index_s3_requests: u64,
+    index_catalog_reads: u64,
+    index_catalog_writes: u64,
+    fetches: usize,
+    fetch_p50_ms: f64,
+    fetch_p99_ms: f64,
+    raw_get_p50_ms: f64,
+    raw_get_p99_ms: f64,
+    fetch_vs_raw_p50: f64,
+    s3_requests_per_fetch_mean: f64,
+    s3_requests_per_fetch_max: u64,
+    catalog_requests_per_fetch_mean: f64,
+    catalog_requests_per_fetch_max: u64,
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    samples.sort();
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
+    let bucket = args.bucket.context("--aws needs --bucket or TIER_BUCKET")?;
+    let table = args.table.context("--aws needs --table or TIER_TABLE")?;
+    let (s3, dynamo) = tier::aws::connect(&bucket, &table).await;
+    let raw: Arc<dyn ObjectStore> = Arc::new(s3);
+    let store = CountingStore::new(raw.clone());
+    let catalog = CountingCatalog::new(Arc::new(dynamo));
+    // No read cache: every fetch reads from S3, as a cold container would.
+    let pipeline = Pipeline::new(
+        Arc::new(store.clone()),
+        Arc::new(catalog.clone()),
+        Arc::new(SystemClock),
+        PipelineConfig::default(),
+    );
+    let topic = format!("bench-{:08x}", rand::random::<u32>()).parse()?;
+    let tp = TopicPartition::new(topic, Partition::try_from(0)?);
+    let spec = SynthSpec {
+        topic: tp.topic.clone(),
+        partitions: 1,
+        records: args.records,
+        batch_records: 100,
+        compression: args.codec.into(),
+        shape: ValueShape::Json,
+        start_offset: 0,
+        start_timestamp_ms: 1_767_225_600_000,
+        seed: 42,
+    };
+    let wal = synth::wal_segment(&spec.topic, &synth::batches(&spec)?)?;
+
+    let (s0, c0) = (store.counts(), catalog.counts());
+    let started = Instant::now();
+    pipeline
+        .index_source(&format!("bench:{}", tp.topic), &wal, None)
+        .await?;
+    let index_seconds = started.elapsed().as_secs_f64();
+    let (s_index, c_index) = (store.counts().since(&s0), catalog.counts().since(&c0));
+
+    let mut rng = StdRng::seed_from_u64(1);
+    let last = args.records.saturating_sub(1) as i64;
+    let (mut fetch, mut raw_get) = (Vec::new(), Vec::new());
+    let (mut s3_per, mut catalog_per) = (Vec::new(), Vec::new());
+    for _ in 0..args.fetches {
+        let offset = rng.random_range(0..=last);
+        let (s, c) = (store.counts(), catalog.counts());
+        let started = Instant::now();
+        pipeline
+            .fetch(&FetchRequest {
+                tp: tp.clone(),
+                offset,
+                max_bytes: FETCH_BYTES,
+            })
+            .await?;
+        fetch.push(started.elapsed());
+        s3_per.push(store.counts().since(&s).total());
+        let dc = catalog.counts().since(&c);
+        catalog_per.push(dc.reads + dc.writes);
+
+        // The same bytes, read raw: the chunk window the fetch plans (first chunk + following ones
+        // up to max_bytes), with one ranged GET.
+        let seg = catalog
+            .segment_covering(&tp, Offset::try_from(offset)?)
+            .await?
+            .context("segment vanished")?;
+        let toc = Toc::decode(&seg.toc)?;
+        let chunks = toc.chunks_from(offset);
+        let mut end = 1;
+        let mut planned = 0;
+        while end < chunks.len() && planned < FETCH_BYTES as u64 {
+            planned += chunks[end].data_len;
+            end += 1;
+        }
+        let range = chunks[0].range.start..chunks[end - 1].range.end;
+        let started = Instant::now();
+        raw.get_range(&seg.archive_key, range).await?;
+        raw_get.push(started.elapsed());
+    }
+    let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
+    let (fetch_p50, raw_p50) = (percentile(&mut fetch, 0.5), percentile(&mut raw_get, 0.5));
+    let report = AwsBenchReport {
+        records: args.records,
+        wal_bytes: wal.len(),
+        index_seconds,
+        index_s3_requests: s_index.total(),
+        index_catalog_reads: c_index.reads,
+        index_catalog_writes: c_index.writes,
+        fetches: args.fetches,
+        fetch_p50_ms: fetch_p50,
+        fetch_p99_ms: percentile(&mut fetch, 0.99),
+        raw_get_p50_ms: raw_p50,
+        raw_get_p99_ms: percentile(&mut raw_get, 0.99),
+        fetch_vs_raw_p50: fetch_p50 / raw_p50.max(f64::EPSILON),
+        s3_requests_per_fetch_mean: mean(&s3_per),
+        s3_requests_per_fetch_max: s3_per.iter().copied().max().unwrap_or(0),
+        catalog_requests_per_fetch_mean: mean(&catalog_per),
+        catalog_requests_per_fetch_max: catalog_per.iter().copied().max().unwrap_or(0),
+    };
+    if json {
+        output::json(&report)?;
+    } else {
+        output::text(format!(
+            "indexing {} records ({}): {:.2} s, {} S3 requests, {} catalog reads + {} writes\n\
+             fetch 1 MiB    p50 {:>7.2} ms  p99 {:>7.2} ms\n\
+             raw ranged GET p50 {:>7.2} ms  p99 {:>7.2} ms  (fetch / raw p50 = {:.2}x)\n\
+             per fetch: {:.2} S3 requests (max {}), {:.2} catalog requests (max {})",
+            report.records,
+            output::bytes(report.wal_bytes as u64),
+            report.index_seconds,
+            report.index_s3_requests,
+            report.index_catalog_reads,
+            report.index_catalog_writes,
+            report.fetch_p50_ms,
+            report.fetch_p99_ms,
+            report.raw_get_p50_ms,
+            report.raw_get_p99_ms,
+            report.fetch_vs_raw_p50,
+            report.s3_requests_per_fetch_mean,
+            report.s3_requests_per_fetch_max,
+            report.catalog_requests_per_fetch_mean,
+            report.catalog_requests_per_fetch_max
+        ))?;
+    }
+    Ok(Status::Success)
+}
