@@ -14,12 +14,12 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chronik-tier/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-# Nothing here reads standard input. Closing it matters: cargo probes rustc with `rustc -`, which reads
-# stdin, and an inherited read-write stdin can carry other processes' output into that probe; cargo
-# then caches the failed probe in .rustc_info.json and every later build fails. Drop that cache too
-# (cargo rebuilds it in a second) so a poisoned one from an earlier run cannot survive.
+# Cargo caches its rustc probe (`rustc - --print=...`) in $CARGO_TARGET_DIR/.rustc_info.json. On these
+# machines a failed probe, whose source text was some other build step's compiler output, got cached
+# during the lint step and failed every later cargo command. Probe live instead (about a second per
+# cargo run), and read no standard input at all.
+export CARGO_CACHE_RUSTC_INFO=0
 exec </dev/null
-rm -f "$CARGO_TARGET_DIR/.rustc_info.json"
 
 for tool in cargo python3 tar gzip sha256sum; do
   command -v "$tool" >/dev/null || { echo "run-all: $tool is required but not installed" >&2; exit 2; }

@@ -30,6 +30,14 @@ impl Metrics {
         }
     }
 
+    /// Keeps the largest `value` seen for `name` (e.g. the worst lag of an invocation).
+    pub fn max(&mut self, name: &'static str, value: f64, unit: &'static str) {
+        match self.values.iter_mut().find(|(n, ..)| *n == name) {
+            Some(entry) => entry.1 = entry.1.max(value),
+            None => self.values.push((name, value, unit)),
+        }
+    }
+
     /// The EMF document.
     pub fn to_json(&self, timestamp_ms: i64) -> Value {
         let definitions: Vec<Value> = self

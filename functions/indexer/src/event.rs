@@ -15,6 +15,8 @@ pub struct ObjectRef {
     pub key: String,
     /// Object version: the ETag, else the version id, else the sequencer.
     pub version: String,
+    /// When S3 emitted the event (ms since the epoch), if the event says.
+    pub event_time_ms: Option<i64>,
 }
 
 /// An invocation event.
@@ -47,6 +49,7 @@ struct BridgeEvent {
     #[serde(rename = "detail-type")]
     detail_type: String,
     source: String,
+    time: Option<chrono::DateTime<chrono::Utc>>,
     detail: BridgeDetail,
 }
 
@@ -93,6 +96,7 @@ fn s3_objects(event: S3Event) -> Vec<ObjectRef> {
                 .is_none_or(|n| n.starts_with("ObjectCreated"))
         })
         .map(|r| ObjectRef {
+            event_time_ms: Some(r.event_time.timestamp_millis()),
             bucket: r.s3.bucket.name.unwrap_or_default(),
             key: decode_notification_key(r.s3.object.key.as_deref().unwrap_or_default()),
             version: version(
@@ -117,6 +121,7 @@ fn bridge_object(event: BridgeEvent) -> Result<ObjectRef, String> {
         bucket: event.detail.bucket.name,
         key: o.key,
         version: version(o.etag, o.version_id, o.sequencer),
+        event_time_ms: event.time.map(|t| t.timestamp_millis()),
     })
 }
 

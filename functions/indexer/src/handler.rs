@@ -3,6 +3,7 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use serde_json::{Value, json};
+use tier::clock::Clock;
 use tier::pipeline::{IngestOutcome, Pipeline, SourceObject};
 use tier_lambda::Metrics;
 
@@ -119,6 +120,10 @@ impl Indexer {
             Ok(key) => key,
             Err(e) => return fail(metrics, format!("{e}")),
         };
+        if let Some(at) = object.event_time_ms {
+            let lag = tier::clock::SystemClock.now_ms().saturating_sub(at).max(0);
+            metrics.max("LagMs", lag as f64, "Milliseconds");
+        }
         let source = SourceObject {
             key,
             version: object.version.clone(),

@@ -104,6 +104,8 @@ async fn s3_events_index_good_objects_and_quarantine_corrupt_ones() {
         (Some(2.0), Some(1.0))
     );
     assert_eq!(emf["RecordsIndexed"].as_f64(), Some(400.0));
+    // The events were emitted 2026-11-24T10:00Z: the lag is measured from then.
+    assert!(emf["LagMs"].as_f64().unwrap() > 0.0);
 }
 
 #[tokio::test]
