@@ -14,11 +14,24 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chronik-tier/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-# Cargo caches its rustc probe (`rustc - --print=...`) in $CARGO_TARGET_DIR/.rustc_info.json. On these
-# machines a failed probe, whose source text was some other build step's compiler output, got cached
-# during the lint step and failed every later cargo command. Probe live instead (about a second per
-# cargo run), and read no standard input at all.
-export CARGO_CACHE_RUSTC_INFO=0
+# Some sandboxes ship /dev/null as a regular file. Build scripts that send output to /dev/null then
+# fill it, and cargo's `rustc -` probe (which reads /dev/null as its source) fails with that text as a
+# compile error, failing every later build. Replace such a file with the real device (needs root);
+# otherwise empty it before each cargo command and say so.
+dev_null_is_a_file=false
+if [ ! -c /dev/null ]; then
+  if rm -f /dev/null && mknod -m 666 /dev/null c 1 3; then
+    echo "run-all: /dev/null was a regular file; replaced it with the null device" >&2
+  else
+    dev_null_is_a_file=true
+    echo "run-all: warning: /dev/null is a regular file and cannot be replaced; emptying it before each build" >&2
+  fi
+fi
+cargo() {
+  if "$dev_null_is_a_file"; then : > /dev/null; fi
+  command cargo "$@"
+}
+export CARGO_CACHE_RUSTC_INFO=0  # never reuse a probe result cached while /dev/null was broken
 exec </dev/null
 
 for tool in cargo python3 tar gzip sha256sum; do

@@ -41,18 +41,17 @@ struct BenchReport {
     fetch_vs_raw_p50: f64,
 }
 
-fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+/// The `p` quantile of `samples`, in microseconds.
+pub(super) fn percentile_us(samples: &mut [Duration], p: f64) -> f64 {
     samples.sort();
     let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
     samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
 }
 
-pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
-    let dir = tempfile::tempdir()?;
-    let pipeline = super::open(dir.path())?;
-    let tp = TopicPartition::new("bench".parse()?, Partition::try_from(0)?);
-    let spec = SynthSpec {
-        topic: tp.topic.clone(),
+/// The data every benchmark indexes: JSON records in batches of 100, one partition, fixed seed.
+pub(super) fn bench_spec(topic: tier::types::Topic, args: &BenchArgs) -> SynthSpec {
+    SynthSpec {
+        topic,
         partitions: 1,
         records: args.records,
         batch_records: 100,
@@ -61,7 +60,14 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         start_offset: 0,
         start_timestamp_ms: 1_767_225_600_000,
         seed: 42,
-    };
+    }
+}
+
+pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
+    let dir = tempfile::tempdir()?;
+    let pipeline = super::open(dir.path())?;
+    let tp = TopicPartition::new("bench".parse()?, Partition::try_from(0)?);
+    let spec = bench_spec(tp.topic.clone(), &args);
     eprintln!("generating {} records…", args.records);
     let batches = synth::batches(&spec)?;
     let wal = synth::wal_segment(&spec.topic, &batches)?;
@@ -111,7 +117,7 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         file.read_exact(&mut buf)?;
         raw.push(started.elapsed());
     }
-    let (fetch_p50, raw_p50) = (percentile(&mut fetch, 0.5), percentile(&mut raw, 0.5));
+    let (fetch_p50, raw_p50) = (percentile_us(&mut fetch, 0.5), percentile_us(&mut raw, 0.5));
     let out = BenchReport {
         records: args.records,
         codec: format!("{:?}", args.codec).to_lowercase(),
@@ -125,9 +131,9 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         fetches: args.fetches,
         fetch_max_bytes: FETCH_BYTES,
         fetch_p50_us: fetch_p50,
-        fetch_p99_us: percentile(&mut fetch, 0.99),
+        fetch_p99_us: percentile_us(&mut fetch, 0.99),
         raw_read_p50_us: raw_p50,
-        raw_read_p99_us: percentile(&mut raw, 0.99),
+        raw_read_p99_us: percentile_us(&mut raw, 0.99),
         fetch_vs_raw_p50: fetch_p50 / raw_p50.max(f64::EPSILON),
     };
     if json {

@@ -13,7 +13,7 @@ use tier::catalog::{Catalog, CountingCatalog};
 use tier::clock::SystemClock;
 use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig};
 use tier::store::{CountingStore, ObjectStore};
-use tier::synth::{self, SynthSpec, ValueShape};
+use tier::synth;
 use tier::types::{Offset, Partition, TopicPartition};
 
 use super::Status;
@@ -42,15 +42,19 @@ struct AwsBenchReport {
     catalog_requests_per_fetch_max: u64,
 }
 
-fn percentile(samples: &mut [Duration], p: f64) -> f64 {
-    samples.sort();
-    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+fn percentile_ms(samples: &mut [Duration], p: f64) -> f64 {
+    super::bench::percentile_us(samples, p) / 1e3
 }
 
 pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
-    let bucket = args.bucket.context("--aws needs --bucket or TIER_BUCKET")?;
-    let table = args.table.context("--aws needs --table or TIER_TABLE")?;
+    let bucket = args
+        .bucket
+        .clone()
+        .context("--aws needs --bucket or TIER_BUCKET")?;
+    let table = args
+        .table
+        .clone()
+        .context("--aws needs --table or TIER_TABLE")?;
     let (s3, dynamo) = tier::aws::connect(&bucket, &table).await;
     let raw: Arc<dyn ObjectStore> = Arc::new(s3);
     let store = CountingStore::new(raw.clone());
@@ -64,17 +68,7 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
     );
     let topic = format!("bench-{:08x}", rand::random::<u32>()).parse()?;
     let tp = TopicPartition::new(topic, Partition::try_from(0)?);
-    let spec = SynthSpec {
-        topic: tp.topic.clone(),
-        partitions: 1,
-        records: args.records,
-        batch_records: 100,
-        compression: args.codec.into(),
-        shape: ValueShape::Json,
-        start_offset: 0,
-        start_timestamp_ms: 1_767_225_600_000,
-        seed: 42,
-    };
+    let spec = super::bench::bench_spec(tp.topic.clone(), &args);
     let wal = synth::wal_segment(&spec.topic, &synth::batches(&spec)?)?;
 
     let (s0, c0) = (store.counts(), catalog.counts());
@@ -125,7 +119,10 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         raw_get.push(started.elapsed());
     }
     let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
-    let (fetch_p50, raw_p50) = (percentile(&mut fetch, 0.5), percentile(&mut raw_get, 0.5));
+    let (fetch_p50, raw_p50) = (
+        percentile_ms(&mut fetch, 0.5),
+        percentile_ms(&mut raw_get, 0.5),
+    );
     let report = AwsBenchReport {
         records: args.records,
         wal_bytes: wal.len(),
@@ -135,9 +132,9 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         index_catalog_writes: c_index.writes,
         fetches: args.fetches,
         fetch_p50_ms: fetch_p50,
-        fetch_p99_ms: percentile(&mut fetch, 0.99),
+        fetch_p99_ms: percentile_ms(&mut fetch, 0.99),
         raw_get_p50_ms: raw_p50,
-        raw_get_p99_ms: percentile(&mut raw_get, 0.99),
+        raw_get_p99_ms: percentile_ms(&mut raw_get, 0.99),
         fetch_vs_raw_p50: fetch_p50 / raw_p50.max(f64::EPSILON),
         s3_requests_per_fetch_mean: mean(&s3_per),
         s3_requests_per_fetch_max: s3_per.iter().copied().max().unwrap_or(0),

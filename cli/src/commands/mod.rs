@@ -18,10 +18,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tier::catalog::EmbeddedCatalog;
 use tier::clock::SystemClock;
 use tier::pipeline::{Pipeline, PipelineConfig};
-use tier::store::LocalStore;
 use tier::types::{Partition, Topic, TopicPartition};
 
 use crate::args::{Cli, Command, PartitionArgs};
@@ -73,16 +71,8 @@ async fn bench_aws(_: crate::args::BenchArgs, _: bool) -> anyhow::Result<Status>
 
 /// Opens the embedded backend in `data` (created if missing).
 pub fn open(data: &Path) -> anyhow::Result<Pipeline> {
-    let store = LocalStore::open(data.join("objects"))
-        .with_context(|| format!("cannot open the object directory in {}", data.display()))?;
-    let catalog = EmbeddedCatalog::open(data.join("catalog.redb"))
-        .with_context(|| format!("cannot open the catalog in {}", data.display()))?;
-    Ok(Pipeline::new(
-        Arc::new(store),
-        Arc::new(catalog),
-        Arc::new(SystemClock),
-        PipelineConfig::default(),
-    ))
+    Pipeline::embedded(data, Arc::new(SystemClock), PipelineConfig::default())
+        .with_context(|| format!("cannot open the data directory {}", data.display()))
 }
 
 impl PartitionArgs {

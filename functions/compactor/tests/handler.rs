@@ -3,11 +3,9 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use tier::catalog::EmbeddedCatalog;
 use tier::clock::SystemClock;
 use tier::kafka::Compression;
 use tier::pipeline::{CompactionPolicy, Pipeline, PipelineConfig};
-use tier::store::LocalStore;
 use tier::synth::{self, SynthSpec, ValueShape};
 use tier_compactor::handler::{CompactorInput, run};
 
@@ -34,14 +32,8 @@ fn input_arrives_plain_or_inside_a_scheduled_event() {
 #[tokio::test]
 async fn plans_merges_of_small_adjacent_segments_per_selected_topic() {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path().join("objects")).unwrap();
-    let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(store),
-        Arc::new(catalog),
-        Arc::new(SystemClock),
-        PipelineConfig::default(),
-    );
+    let pipeline =
+        Pipeline::embedded(dir.path(), Arc::new(SystemClock), PipelineConfig::default()).unwrap();
     for topic in ["orders", "clicks"] {
         for i in 0..4 {
             let spec = SynthSpec {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use base64::Engine;
 use serde_json::{Value, json};
-use tier::catalog::EmbeddedCatalog;
 use tier::clock::SystemClock;
 use tier::kafka::Compression;
 use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig};
@@ -16,18 +15,11 @@ use tier_lambda::Metrics;
 
 async fn fixture() -> (Fetcher, Pipeline, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path().join("objects")).unwrap();
-    let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
     let config = PipelineConfig {
         cache_bytes: 16 << 20,
         ..PipelineConfig::default()
     };
-    let pipeline = Pipeline::new(
-        Arc::new(store),
-        Arc::new(catalog),
-        Arc::new(SystemClock),
-        config,
-    );
+    let pipeline = Pipeline::embedded(dir.path(), Arc::new(SystemClock), config).unwrap();
     let spec = SynthSpec {
         topic: "orders".parse().unwrap(),
         partitions: 2,
@@ -43,8 +35,6 @@ async fn fixture() -> (Fetcher, Pipeline, tempfile::TempDir) {
     pipeline.index_source("s", &wal, None).await.unwrap();
     (Fetcher::new(pipeline.clone()), pipeline, dir)
 }
-
-use tier::store::LocalStore;
 
 fn request(
     method: &str,

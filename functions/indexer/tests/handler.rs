@@ -3,11 +3,9 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tier::catalog::EmbeddedCatalog;
 use tier::clock::SystemClock;
 use tier::kafka::Compression;
 use tier::pipeline::{Pipeline, PipelineConfig};
-use tier::store::LocalStore;
 use tier::synth::{self, SynthSpec, ValueShape};
 use tier_indexer::handler::{HandlerError, Indexer};
 use tier_lambda::Metrics;
@@ -22,14 +20,8 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path().join("objects")).unwrap();
-    let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(store),
-        Arc::new(catalog),
-        Arc::new(SystemClock),
-        PipelineConfig::default(),
-    );
+    let pipeline =
+        Pipeline::embedded(dir.path(), Arc::new(SystemClock), PipelineConfig::default()).unwrap();
     Fixture {
         indexer: Indexer::new(pipeline.clone(), BUCKET),
         pipeline,

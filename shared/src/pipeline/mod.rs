@@ -81,6 +81,24 @@ impl Pipeline {
         }
     }
 
+    /// A pipeline over the embedded backends in `dir` (created if missing): objects in
+    /// `dir/objects/` ([`crate::store::LocalStore`]), the catalog in `dir/catalog.redb`
+    /// ([`crate::catalog::EmbeddedCatalog`]).
+    pub fn embedded(
+        dir: &std::path::Path,
+        clock: Arc<dyn Clock>,
+        config: PipelineConfig,
+    ) -> PipelineResult<Self> {
+        let store = crate::store::LocalStore::open(dir.join("objects"))?;
+        let catalog = crate::catalog::EmbeddedCatalog::open(dir.join("catalog.redb"))?;
+        Ok(Pipeline::new(
+            Arc::new(store),
+            Arc::new(catalog),
+            clock,
+            config,
+        ))
+    }
+
     /// Counters of the read cache.
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()

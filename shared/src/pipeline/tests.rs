@@ -20,14 +20,7 @@ struct Fixture {
 
 fn fixture_with(config: PipelineConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path().join("objects")).unwrap();
-    let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(store),
-        Arc::new(catalog),
-        Arc::new(FixedClock(1_000)),
-        config,
-    );
+    let pipeline = Pipeline::embedded(dir.path(), Arc::new(FixedClock(1_000)), config).unwrap();
     Fixture {
         pipeline,
         _dir: dir,

@@ -6,37 +6,19 @@
 //! request with real credentials.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 
 use super::{DynamoCatalog, create_table};
+pub use crate::aws::testing::RequestCounter;
+use crate::aws::testing::{HINT, endpoint, sdk_config};
 use crate::catalog::{IngestRecord, IngestStatus, SegmentEntry};
 use crate::types::{Offset, TopicPartition};
 
-/// How to start the local stack, repeated in every panic message.
-pub const HINT: &str = "start the local stack: eval \"$(infra/local-stack.sh up)\"";
-
-/// The local stack's endpoint; panics if it is not configured.
-pub fn endpoint() -> String {
-    match std::env::var("TIER_TEST_AWS_ENDPOINT") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!("TIER_TEST_AWS_ENDPOINT is not set; {HINT}"),
-    }
-}
-
 /// A DynamoDB client for the local stack, optionally counting its requests.
 pub async fn client(counter: Option<&RequestCounter>) -> Client {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region("us-east-1")
-        .test_credentials()
-        .load()
-        .await;
+    let shared = sdk_config().await;
     let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
     if let Some(counter) = counter {
         config = config.interceptor(counter.clone());
@@ -92,7 +74,7 @@ pub async fn counted() -> (
     aws_sdk_dynamodb::Client,
     String,
 ) {
-    let counter = RequestCounter::default();
+    let counter = RequestCounter::new(dynamo_label);
     let client = client(Some(&counter)).await;
     let table = fresh_table(&client).await;
     counter.take();
@@ -104,41 +86,12 @@ pub async fn counted() -> (
     )
 }
 
-/// Counts the requests a client sends, by operation (from the `X-Amz-Target` header). Retries count as
-/// separate requests.
-#[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<Mutex<BTreeMap<String, usize>>>);
-
-impl RequestCounter {
-    /// Counts so far, and resets them.
-    pub fn take(&self) -> BTreeMap<String, usize> {
-        self.0
-            .lock()
-            .map(|mut m| std::mem::take(&mut *m))
-            .unwrap_or_default()
-    }
-}
-
-impl Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("?");
-        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
-        if let Ok(mut counts) = self.0.lock() {
-            *counts.entry(operation).or_default() += 1;
-        }
-        Ok(())
-    }
+/// Labels a DynamoDB request by operation (from the `X-Amz-Target` header).
+fn dynamo_label(context: &BeforeTransmitInterceptorContextRef<'_>) -> String {
+    let target = context
+        .request()
+        .headers()
+        .get("x-amz-target")
+        .unwrap_or("?");
+    target.rsplit('.').next().unwrap_or(target).to_owned()
 }

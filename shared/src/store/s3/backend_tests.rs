@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::S3Store;
 use super::multipart::PART_SIZE;
-use super::testing::{RequestCounter, client, fresh_bucket, random_name};
+use super::testing::{self, RequestCounter, client, fresh_bucket, random_name};
 use crate::store::{ObjectStore, StoreErrorKind};
 use crate::types::ObjectKey;
 
@@ -31,7 +31,7 @@ fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 }
 
 async fn counted_store() -> (S3Store, RequestCounter, aws_sdk_s3::Client, String) {
-    let counter = RequestCounter::default();
+    let counter = testing::counter();
     let client = client(Some(&counter)).await;
     let bucket = fresh_bucket(&client).await;
     let store = S3Store::new(client.clone(), bucket.clone()).with_prefix("/tenant/");
