@@ -1,7 +1,8 @@
-//! Compactor input → per-partition compaction plan → report.
+//! Compactor input → per-partition retention and merges → report.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tier::catalog::CatalogError;
 use tier::pipeline::{CompactionPolicy, MergeRun, Pipeline, PipelineError, plan_compaction};
 
 /// What a run is asked to do. Arrives either as the schedule's constant input itself, or inside an
@@ -35,67 +36,126 @@ impl CompactorInput {
     }
 }
 
-/// The plan of one partition.
+/// How the compactor treats partitions.
+#[derive(Debug, Clone, Default)]
+pub struct CompactorSettings {
+    /// Which segments to merge.
+    pub policy: CompactionPolicy,
+    /// Drop segments whose newest record is older than this (ms); `None` keeps everything.
+    pub retention_ms: Option<i64>,
+}
+
+/// What happened to one partition.
 #[derive(Debug, Clone, Serialize)]
-pub struct PartitionPlan {
+pub struct PartitionReport {
     /// Topic.
     pub topic: String,
     /// Partition.
     pub partition: u32,
-    /// Segments now.
+    /// Segments before the run.
     pub segments: u64,
-    /// Archive bytes now.
-    pub archive_bytes: u64,
-    /// Merges planned.
+    /// Segments dropped (or, on a dry run, to drop) by retention.
+    pub expired: usize,
+    /// Merges planned (and, unless a dry run, executed).
     pub merges: Vec<MergeRun>,
+    /// Why the partition was left as it was, when a concurrent change won the race.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CompactorReport {
     /// Whether this was a dry run.
     pub dry_run: bool,
     /// Partitions examined.
     pub partitions_examined: usize,
-    /// Segments that planned merges would combine.
-    pub segments_in_merges: usize,
-    /// Per-partition plans with at least one merge.
-    pub plans: Vec<PartitionPlan>,
     /// Merges executed (0 on a dry run).
     pub merges_executed: usize,
+    /// Segments replaced by merges (or that would be, on a dry run).
+    pub segments_in_merges: usize,
+    /// Archive bytes written by merges.
+    pub bytes_written: u64,
+    /// Segments dropped by retention (or that would be).
+    pub segments_expired: usize,
+    /// Partitions with something to do.
+    pub plans: Vec<PartitionReport>,
 }
 
-/// Plans compaction for every (selected) partition.
+/// Whether an error means another writer changed the partition first (skip it, try next run).
+fn lost_race(e: &PipelineError) -> bool {
+    matches!(
+        e,
+        PipelineError::InvalidRequest(_)
+            | PipelineError::Catalog(
+                CatalogError::VersionMismatch { .. } | CatalogError::UnknownSegment { .. }
+            )
+    )
+}
+
+/// Applies retention, then merges, to every (selected) partition. Superseded archives are left in
+/// place for readers that already looked them up; garbage collection removes them later.
 pub async fn run(
     pipeline: &Pipeline,
     input: &CompactorInput,
-    policy: &CompactionPolicy,
+    settings: &CompactorSettings,
 ) -> Result<CompactorReport, PipelineError> {
     let catalog = pipeline.catalog();
     let mut report = CompactorReport {
         dry_run: input.dry_run,
-        partitions_examined: 0,
-        segments_in_merges: 0,
-        plans: Vec::new(),
-        merges_executed: 0,
+        ..Default::default()
     };
     for info in catalog.partitions().await? {
         if !input.topics.is_empty() && !input.topics.iter().any(|t| t == info.tp.topic.as_str()) {
             continue;
         }
         report.partitions_examined += 1;
-        let merges = plan_compaction(&catalog.segments(&info.tp).await?, policy);
-        if merges.is_empty() {
-            continue;
-        }
-        report.segments_in_merges += merges.iter().map(|m| m.segments.len()).sum::<usize>();
-        report.plans.push(PartitionPlan {
-            topic: info.tp.topic.to_string(),
-            partition: info.tp.partition.get(),
+        let tp = &info.tp;
+        let mut part = PartitionReport {
+            topic: tp.topic.to_string(),
+            partition: tp.partition.get(),
             segments: info.segment_count,
-            archive_bytes: info.archive_bytes,
-            merges,
-        });
+            expired: 0,
+            merges: Vec::new(),
+            skipped: None,
+        };
+        let result = async {
+            if let Some(retention_ms) = settings.retention_ms {
+                part.expired = pipeline
+                    .apply_retention(tp, retention_ms, input.dry_run)
+                    .await?
+                    .removed
+                    .len();
+            }
+            let mut segments = catalog.segments(tp).await?;
+            if input.dry_run {
+                let expired = part.expired.min(segments.len());
+                segments.drain(..expired);
+            }
+            part.merges = plan_compaction(&segments, &settings.policy);
+            if !input.dry_run {
+                for merge in &part.merges {
+                    let outcome = pipeline.merge_run(tp, merge).await?;
+                    report.merges_executed += 1;
+                    report.bytes_written += outcome.bytes_written;
+                }
+            }
+            Ok::<(), PipelineError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => {}
+            Err(e) if lost_race(&e) => {
+                tracing::info!(%tp, error = %e, "partition changed concurrently; skipped until the next run");
+                part.skipped = Some(e.to_string());
+            }
+            Err(e) => return Err(e),
+        }
+        report.segments_expired += part.expired;
+        report.segments_in_merges += part.merges.iter().map(|m| m.segments.len()).sum::<usize>();
+        if part.expired > 0 || !part.merges.is_empty() || part.skipped.is_some() {
+            report.plans.push(part);
+        }
     }
     Ok(report)
 }

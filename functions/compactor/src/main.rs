@@ -3,7 +3,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tier::pipeline::CompactionPolicy;
-use tier_compactor::handler::{CompactorInput, run};
+use tier_compactor::handler::{CompactorInput, CompactorSettings, run};
 use tier_lambda::Config;
 
 #[tokio::main]
@@ -11,13 +11,18 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     tier_lambda::init_tracing(&config.log);
     let pipeline = &tier_lambda::aws::pipeline(&config).await;
-    let policy = &CompactionPolicy {
-        target_bytes: config.target_segment_bytes,
-        ..Default::default()
+    let settings = &CompactorSettings {
+        policy: CompactionPolicy {
+            target_bytes: config.target_segment_bytes,
+            ..Default::default()
+        },
+        retention_ms: (config.retention_hours > 0).then(|| {
+            i64::try_from(config.retention_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX)
+        }),
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = CompactorInput::parse(&event.payload)?;
-        let report = run(pipeline, &input, policy).await?;
+        let report = run(pipeline, &input, settings).await?;
         tracing::info!(report = %serde_json::to_string(&report)?, "compaction run");
         Ok::<_, Error>(serde_json::to_value(report)?)
     }))

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use serde_json::json;
 use tier::clock::SystemClock;
 use tier::kafka::Compression;
-use tier::pipeline::{CompactionPolicy, Pipeline, PipelineConfig};
+use tier::pipeline::{Pipeline, PipelineConfig};
 use tier::synth::{self, SynthSpec, ValueShape};
-use tier_compactor::handler::{CompactorInput, run};
+use tier_compactor::handler::{CompactorInput, CompactorSettings, run};
 
 #[test]
 fn input_arrives_plain_or_inside_a_scheduled_event() {
@@ -58,7 +58,7 @@ async fn plans_merges_of_small_adjacent_segments_per_selected_topic() {
         topics: vec!["orders".into()],
         dry_run: true,
     };
-    let report = run(&pipeline, &input, &CompactionPolicy::default())
+    let report = run(&pipeline, &input, &CompactorSettings::default())
         .await
         .unwrap();
     assert_eq!(
@@ -80,7 +80,7 @@ async fn plans_merges_of_small_adjacent_segments_per_selected_topic() {
     let all = run(
         &pipeline,
         &CompactorInput::default(),
-        &CompactionPolicy::default(),
+        &CompactorSettings::default(),
     )
     .await
     .unwrap();
@@ -96,4 +96,80 @@ fn the_shipped_schedule_events_parse() {
     assert!(CompactorInput::parse(&load("schedule-compactor.json")).is_ok());
     let dry = CompactorInput::parse(&load("schedule-compactor-dryrun.json")).unwrap();
     assert!(dry.dry_run);
+}
+
+#[tokio::test]
+async fn a_real_run_merges_and_applies_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline =
+        Pipeline::embedded(dir.path(), Arc::new(SystemClock), PipelineConfig::default()).unwrap();
+    let mut originals = Vec::new();
+    for i in 0..3 {
+        let spec = SynthSpec {
+            topic: "orders".parse().unwrap(),
+            partitions: 1,
+            records: 100,
+            batch_records: 20,
+            compression: Compression::Lz4,
+            shape: ValueShape::Json,
+            start_offset: i * 100,
+            start_timestamp_ms: 1_000 + i * 10_000,
+            seed: i as u64,
+        };
+        let batches = synth::batches(&spec).unwrap();
+        originals.extend(batches.iter().flat_map(|(_, b)| b.clone()));
+        let wal = synth::wal_segment(&spec.topic, &batches).unwrap();
+        pipeline
+            .index_source(&format!("o-{i}"), &wal, None)
+            .await
+            .unwrap();
+    }
+    let input = CompactorInput {
+        topics: vec![],
+        dry_run: false,
+    };
+    let report = run(&pipeline, &input, &CompactorSettings::default())
+        .await
+        .unwrap();
+    assert_eq!((report.merges_executed, report.segments_in_merges), (1, 3));
+    assert!(report.bytes_written > 0);
+    let tp = tier::types::TopicPartition::from_log_dir_name("orders-0").unwrap();
+    assert_eq!(pipeline.catalog().segments(&tp).await.unwrap().len(), 1);
+    let all = pipeline
+        .fetch(&tier::pipeline::FetchRequest {
+            tp: tp.clone(),
+            offset: 0,
+            max_bytes: 64 << 20,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.batches, originals,
+        "the merged segment serves the original bytes"
+    );
+
+    // Everything is decades old for the system clock: a 1-hour retention drops the merged segment.
+    let settings = CompactorSettings {
+        retention_ms: Some(3_600_000),
+        ..Default::default()
+    };
+    let dry = run(
+        &pipeline,
+        &CompactorInput {
+            topics: vec![],
+            dry_run: true,
+        },
+        &settings,
+    )
+    .await
+    .unwrap();
+    assert_eq!((dry.segments_expired, dry.segments_in_merges), (1, 0));
+    assert_eq!(
+        pipeline.catalog().segments(&tp).await.unwrap().len(),
+        1,
+        "dry run changed nothing"
+    );
+    let real = run(&pipeline, &input, &settings).await.unwrap();
+    assert_eq!(real.segments_expired, 1);
+    assert!(pipeline.catalog().partition(&tp).await.unwrap().is_none());
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Pipeline, PipelineError, PipelineResult};
 use crate::archive::{ArchiveBuilder, ArchiveOptions, BatchSpan};
 use crate::catalog::{IngestRecord, IngestStatus, SegmentEntry};
-use crate::index::{IndexBuilder, IndexDoc};
+use crate::index::{IndexBuilder, IndexDoc, IndexFiles};
 use crate::source::{PartitionBatches, SourceFormat, read_source};
 use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
@@ -108,7 +108,7 @@ impl Pipeline {
             }
             let (source, options) = (source_id.to_owned(), self.config.archive.clone());
             let (entry, archive) = tokio::task::spawn_blocking(move || {
-                build_segment(&group, id, &source, now, &options)
+                build_segment(&group, id, &source, now, &options, None)
             })
             .await
             .map_err(|e| PipelineError::Internal(format!("indexing task failed: {e}")))??;
@@ -186,7 +186,7 @@ impl Pipeline {
     }
 }
 
-fn offsets(group: &PartitionBatches) -> (Offset, Offset) {
+pub(super) fn offsets(group: &PartitionBatches) -> (Offset, Offset) {
     let first = group.batches.first().map_or(0, |b| b.header.base_offset);
     let last = group.batches.last().map_or(0, |b| b.header.last_offset());
     // read_source guarantees non-negative, increasing offsets.
@@ -196,7 +196,7 @@ fn offsets(group: &PartitionBatches) -> (Offset, Offset) {
     )
 }
 
-fn segment_id(group: &PartitionBatches) -> SegmentId {
+pub(super) fn segment_id(group: &PartitionBatches) -> SegmentId {
     let crc = group
         .batches
         .iter()
@@ -205,7 +205,7 @@ fn segment_id(group: &PartitionBatches) -> SegmentId {
     SegmentId::new(base, last, crc)
 }
 
-fn summary(s: &SegmentEntry, added: bool) -> SegmentSummary {
+pub(super) fn summary(s: &SegmentEntry, added: bool) -> SegmentSummary {
     SegmentSummary {
         topic: s.tp.topic.to_string(),
         partition: s.tp.partition.get(),
@@ -223,16 +223,23 @@ fn summary(s: &SegmentEntry, added: bool) -> SegmentSummary {
 
 /// Builds the archive of one partition's batches: decode records into the index, copy the original
 /// batches into record chunks unchanged, add the index files and the manifest.
-fn build_segment(
+///
+/// `prebuilt_index` (e.g. indexes merged by compaction) is used as the archive's index as is; without
+/// it the records are indexed. Records are decoded either way, for exact timestamps.
+pub(super) fn build_segment(
     group: &PartitionBatches,
     id: SegmentId,
     source: &str,
     now: i64,
     options: &ArchiveOptions,
+    prebuilt_index: Option<IndexFiles>,
 ) -> PipelineResult<(SegmentEntry, Vec<u8>)> {
     let (base, last) = offsets(group);
     let key = ObjectKey::archive(&group.tp, &id, rand::random());
-    let mut index = IndexBuilder::new()?;
+    let mut builder = match prebuilt_index {
+        Some(_) => None,
+        None => Some(IndexBuilder::new()?),
+    };
     let mut archive = ArchiveBuilder::new(options.clone());
     let (mut records, mut data_bytes, mut data_crc) = (0u64, 0u64, 0u32);
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
@@ -255,9 +262,9 @@ fn build_segment(
             let ts = super::view::effective_timestamp(h, r);
             b_min = b_min.min(ts);
             b_max = b_max.max(ts);
-            if h.is_control() {
+            let Some(index) = builder.as_mut().filter(|_| !h.is_control()) else {
                 continue;
-            }
+            };
             let headers = r
                 .headers
                 .iter()
@@ -287,7 +294,12 @@ fn build_segment(
         min_ts = min_ts.min(b_min);
         max_ts = max_ts.max(b_max);
     }
-    for (name, data) in &index.finish()?.files {
+    let index_files = match (prebuilt_index, builder) {
+        (Some(files), _) => files,
+        (None, Some(builder)) => builder.finish()?,
+        (None, None) => IndexFiles::default(),
+    };
+    for (name, data) in &index_files.files {
         archive.add_index_file(name, data)?;
     }
     let manifest = Manifest {

@@ -75,6 +75,16 @@ impl<'a> SegmentReader<'a> {
         if let Some(index) = self.cache.index(key) {
             return Ok(index);
         }
+        let files = self.index_files().await?;
+        let weight = files.files.iter().map(|(_, data)| data.len()).sum();
+        let index = Arc::new(IndexReader::open(files)?);
+        self.cache.put_index(key, index.clone(), weight);
+        Ok(index)
+    }
+
+    /// The archive's index files, read with one ranged GET of the index members.
+    pub async fn index_files(&self) -> PipelineResult<IndexFiles> {
+        let key = &self.entry.archive_key;
         let Some(range) = self.toc.index_range() else {
             return Err(PipelineError::corrupt(key, "archive has no index"));
         };
@@ -86,9 +96,7 @@ impl<'a> SegmentReader<'a> {
             .into_iter()
             .map(|(name, data)| (name.trim_start_matches("index/").to_owned(), data))
             .collect();
-        let index = Arc::new(IndexReader::open(IndexFiles { files })?);
-        self.cache.put_index(key, index.clone(), bytes.len());
-        Ok(index)
+        Ok(IndexFiles { files })
     }
 
     /// Parses the batches of a chunk read by [`SegmentReader::read_chunks`].

@@ -673,3 +673,169 @@ async fn a_fetch_within_a_segment_costs_one_catalog_lookup_and_one_ranged_read()
         );
     }
 }
+
+/// Four contiguous segments of partition 0 (250 records each), indexed from four WAL sources.
+async fn four_segments(f: &Fixture) -> Vec<(u32, Vec<u8>)> {
+    let mut all = Vec::new();
+    for i in 0..4 {
+        let spec = SynthSpec {
+            seed: i,
+            // Each segment its own 100-second slice of time, in offset order.
+            start_timestamp_ms: 1_700_000_000_000 + i as i64 * 100_000,
+            ..spec(250, 1, Compression::Gzip, i as i64 * 250)
+        };
+        let batches = synth::batches(&spec).unwrap();
+        index_wal(f, &format!("w{i}"), &batches).await;
+        all.extend(batches);
+    }
+    all
+}
+
+/// Everything a reader can observe of partition 0: fetches, search hits, offsets by time.
+async fn observe(p: &Pipeline) -> (Vec<Vec<u8>>, Vec<SearchHit>, Vec<Option<i64>>) {
+    let mut fetches = Vec::new();
+    for offset in (0..1_000).step_by(37) {
+        for max_bytes in [1, 20_000] {
+            fetches.push(
+                p.fetch(&FetchRequest {
+                    tp: tp(0),
+                    offset,
+                    max_bytes,
+                })
+                .await
+                .unwrap()
+                .batches,
+            );
+        }
+    }
+    let req = SearchRequest {
+        query: "value.country:ES".into(),
+        limit: 1_000,
+        ..Default::default()
+    };
+    let hits = p.search(&req).await.unwrap();
+    let mut times = Vec::new();
+    for ts in (1_699_999_999_000..1_700_000_400_000).step_by(7_777) {
+        times.push(
+            p.offsets(&tp(0), OffsetQuery::Timestamp(ts))
+                .await
+                .unwrap()
+                .offset,
+        );
+    }
+    (fetches, hits, times)
+}
+
+#[tokio::test]
+async fn merging_segments_changes_nothing_a_reader_can_observe() {
+    let f = fixture();
+    four_segments(&f).await;
+    let before = observe(&f.pipeline).await;
+    let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    let runs = plan_compaction(&segments, &CompactionPolicy::default());
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].segments.len(), 4);
+    let old_keys: Vec<_> = segments.iter().map(|s| s.archive_key.clone()).collect();
+    let outcome = f.pipeline.merge_run(&tp(0), &runs[0]).await.unwrap();
+    assert_eq!(
+        (
+            outcome.added.base_offset,
+            outcome.added.last_offset,
+            outcome.added.records
+        ),
+        (0, 999, 1_000)
+    );
+    assert_eq!(
+        f.pipeline.catalog().segments(&tp(0)).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        observe(&f.pipeline).await,
+        before,
+        "fetch, search and offsets are unchanged"
+    );
+    for key in old_keys {
+        assert!(
+            f.pipeline.store().exists(&key).await.unwrap(),
+            "superseded archives stay for readers"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stale_merge_changes_nothing() {
+    let f = fixture();
+    four_segments(&f).await;
+    let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    let run = plan_compaction(&segments, &CompactionPolicy::default()).remove(0);
+    let partial = MergeRun {
+        segments: run.segments[..2].to_vec(),
+        ..run.clone()
+    };
+    f.pipeline.merge_run(&tp(0), &partial).await.unwrap();
+    let objects = f.pipeline.store().list("").await.unwrap();
+    let state = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    let err = f.pipeline.merge_run(&tp(0), &run).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PipelineError::InvalidRequest(_) | PipelineError::Catalog(_)
+        ),
+        "{err}"
+    );
+    assert_eq!(f.pipeline.catalog().segments(&tp(0)).await.unwrap(), state);
+    assert_eq!(
+        f.pipeline.store().list("").await.unwrap(),
+        objects,
+        "the unused merge output is removed"
+    );
+}
+
+#[tokio::test]
+async fn retention_drops_the_oldest_segments_and_moves_the_earliest_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    let setup = Pipeline::embedded(dir.path(), Arc::new(FixedClock(0)), config.clone()).unwrap();
+    let f = Fixture {
+        pipeline: setup,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    four_segments(&f).await;
+    let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    // "Now" is one hour after segment 1's newest record: segments 0 and 1 are past a one-hour retention.
+    let now = segments[1].max_timestamp + 3_600_000 + 1;
+    drop(f);
+    let p = Pipeline::embedded(dir.path(), Arc::new(FixedClock(now)), config).unwrap();
+    let planned = p.apply_retention(&tp(0), 3_600_000, true).await.unwrap();
+    assert_eq!(
+        p.catalog().segments(&tp(0)).await.unwrap().len(),
+        4,
+        "a dry run changes nothing"
+    );
+    let outcome = p.apply_retention(&tp(0), 3_600_000, false).await.unwrap();
+    assert_eq!(outcome, planned);
+    assert_eq!(
+        outcome.removed,
+        vec![segments[0].id.clone(), segments[1].id.clone()]
+    );
+    assert_eq!(outcome.earliest, Some(500));
+    match p
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset: 10,
+            max_bytes: 1,
+        })
+        .await
+    {
+        Err(PipelineError::OffsetOutOfRange { earliest, .. }) => assert_eq!(earliest.get(), 500),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        p.apply_retention(&tp(0), 3_600_000, false)
+            .await
+            .unwrap()
+            .removed,
+        vec![]
+    );
+}

@@ -1,0 +1,137 @@
+//! Executing compaction: merging a run of adjacent segments into one, and retention by time.
+//!
+//! Both change the catalog with one conditional swap at the partition version read at the start, so
+//! a concurrent change makes them fail cleanly (nothing applied) instead of half-applying. Superseded
+//! archives are not deleted here: a reader that looked up the old catalog entry still finds its object.
+//! Deleting them after a grace period is garbage collection's job.
+
+use serde::Serialize;
+
+use super::compact::MergeRun;
+use super::index::{build_segment, segment_id, summary};
+use super::segment_reader::SegmentReader;
+use super::{Pipeline, PipelineError, PipelineResult, SegmentSummary};
+use crate::catalog::SegmentEntry;
+use crate::source::{PartitionBatches, SourceBatch};
+use crate::types::{SegmentId, TopicPartition};
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeOutcome {
+    /// The segments replaced.
+    pub removed: Vec<SegmentId>,
+    /// The merged segment.
+    pub added: SegmentSummary,
+    /// Archive bytes written.
+    pub bytes_written: u64,
+    /// The partition version after the swap.
+    pub version: u64,
+}
+
+/// What retention did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetentionOutcome {
+    /// Segments dropped from the catalog.
+    pub removed: Vec<SegmentId>,
+    /// The new earliest offset, `None` if the partition is now empty.
+    pub earliest: Option<i64>,
+}
+
+impl Pipeline {
+    /// Merges the segments of `run` (adjacent, in offset order) into one segment whose archive holds
+    /// the same original batches, byte for byte, and whose index is the merge of their indexes.
+    ///
+    /// Fails with `VersionMismatch` / `UnknownSegment` (nothing changed, the new archive removed) if
+    /// the partition changed since it was read.
+    pub async fn merge_run(
+        &self,
+        tp: &TopicPartition,
+        run: &MergeRun,
+    ) -> PipelineResult<MergeOutcome> {
+        let version = self.partition_info(tp).await?.version;
+        let segments = self.catalog.segments(tp).await?;
+        let chosen = run
+            .segments
+            .iter()
+            .map(|id| segments.iter().find(|s| &s.id == id))
+            .collect::<Option<Vec<&SegmentEntry>>>()
+            .ok_or_else(|| {
+                PipelineError::InvalidRequest(format!("{tp}: a segment of the run is gone"))
+            })?;
+        let mut group = PartitionBatches {
+            tp: tp.clone(),
+            batches: Vec::new(),
+        };
+        let mut indexes = Vec::new();
+        for seg in chosen {
+            let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
+            for chunk in reader.read_chunks(&reader.toc.chunks).await? {
+                for batch in reader.batches(&chunk) {
+                    let batch = batch?;
+                    group.batches.push(SourceBatch {
+                        header: *batch.header(),
+                        bytes: batch.bytes().to_vec(),
+                    });
+                }
+            }
+            indexes.push(reader.index_files().await?);
+        }
+        let id = segment_id(&group);
+        let (now, options) = (self.clock.now_ms(), self.config.archive.clone());
+        let (entry, archive) = tokio::task::spawn_blocking(move || {
+            let merged = crate::index::merge(indexes)?;
+            build_segment(&group, id, "compaction", now, &options, Some(merged))
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(format!("merge task failed: {e}")))??;
+        let bytes_written = entry.archive_size;
+        self.store.put(&entry.archive_key, archive).await?;
+        match self
+            .catalog
+            .swap_segments(tp, version, &run.segments, std::slice::from_ref(&entry))
+            .await
+        {
+            Ok(version) => Ok(MergeOutcome {
+                removed: run.segments.clone(),
+                added: summary(&entry, true),
+                bytes_written,
+                version,
+            }),
+            Err(e) => {
+                if let Err(d) = self.store.delete(&entry.archive_key).await {
+                    tracing::warn!(key = %entry.archive_key, error = %d, "could not delete unused merge output");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Drops the oldest segments whose newest record is older than `now - retention_ms`, in one
+    /// conditional swap (`dry_run`: only reports them). Only a prefix of the partition is dropped, so
+    /// the tiered range stays contiguous and the earliest offset moves forward.
+    pub async fn apply_retention(
+        &self,
+        tp: &TopicPartition,
+        retention_ms: i64,
+        dry_run: bool,
+    ) -> PipelineResult<RetentionOutcome> {
+        let info = self.partition_info(tp).await?;
+        let cutoff = self.clock.now_ms().saturating_sub(retention_ms);
+        let segments = self.catalog.segments(tp).await?;
+        let expired: Vec<SegmentId> = segments
+            .iter()
+            .take_while(|s| s.max_timestamp < cutoff)
+            .map(|s| s.id.clone())
+            .collect();
+        if !expired.is_empty() && !dry_run {
+            self.catalog
+                .swap_segments(tp, info.version, &expired, &[])
+                .await?;
+        }
+        let earliest = segments.get(expired.len()).map(|s| s.base_offset.get());
+        Ok(RetentionOutcome {
+            removed: expired,
+            earliest,
+        })
+    }
+}
