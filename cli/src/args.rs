@@ -40,6 +40,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Wrap a Kafka .log segment's batches into a sealed WAL segment.
     Pack(PackArgs),
+    /// Merge small adjacent segments and apply retention.
+    Compact(CompactArgs),
     /// Measure indexing throughput, archive size and fetch latency.
     Bench(BenchArgs),
 }
@@ -257,6 +259,23 @@ pub struct PackArgs {
     /// Output WAL segment.
     #[arg(short, long)]
     pub output: PathBuf,
+}
+
+/// `compact` arguments.
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Only this topic (repeatable; all topics when absent).
+    #[arg(long)]
+    pub topic: Vec<String>,
+    /// Report what would be done without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Drop segments whose newest record is older than this many hours.
+    #[arg(long)]
+    pub retention_hours: Option<u64>,
+    /// Merged segments aim for this many archive bytes.
+    #[arg(long, default_value_t = 256 << 20)]
+    pub target_bytes: u64,
 }
 
 /// `bench` arguments.

@@ -281,3 +281,48 @@ fn inspect_describes_every_file_kind() {
     assert!(names.first().unwrap().starts_with("records/"));
     assert_eq!(names.last(), Some(&"manifest.json"));
 }
+
+#[test]
+fn compact_merges_adjacent_segments_and_fetch_still_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (i, start) in ["0", "500"].iter().enumerate() {
+        let wal = generate(
+            dir.path(),
+            &format!("s{i}.wal"),
+            &["--topic", "orders", "--start-offset", start],
+        );
+        ok_json(&data, &["index", &wal]);
+    }
+    let out = dir.path().join("before.bin").display().to_string();
+    let fetch = [
+        "fetch",
+        "--topic",
+        "orders",
+        "--partition",
+        "0",
+        "--offset",
+        "0",
+        "--max-bytes",
+        "100000000",
+        "--format",
+        "raw",
+        "-o",
+    ];
+    ok_json(&data, &[&fetch[..], &[out.as_str()]].concat());
+    let dry = ok_json(&data, &["compact", "--dry-run"]);
+    assert_eq!(
+        (
+            dry["segments_in_merges"].as_u64(),
+            dry["merges_executed"].as_u64()
+        ),
+        (Some(4), Some(0))
+    );
+    let done = ok_json(&data, &["compact"]);
+    assert_eq!(done["merges_executed"], 2, "one merge per partition");
+    let ls = ok_json(&data, &["ls"]);
+    assert_eq!(ls["partitions"][0]["segment_count"], 1);
+    let after = dir.path().join("after.bin").display().to_string();
+    ok_json(&data, &[&fetch[..], &[after.as_str()]].concat());
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&after).unwrap());
+}

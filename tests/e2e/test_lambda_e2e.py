@@ -230,3 +230,22 @@ def test_compactor_runs_on_the_schedule_event(stack, data):
     assert planned == (3 if all(contiguous) else 2 if any(contiguous) else 0), (contiguous, dry)
     everything = stack.invoke("tier-compactor", event("schedule-compactor.json"))  # EventBridge envelope
     assert everything["partitions_examined"] == 3  # orders/0, clicks/0, clicks/1
+
+
+def test_compactor_merges_on_dynamodb_and_fetch_is_unchanged(stack, data):
+    # A second sealed segment continues both clicks partitions: 0..1499, then 1500..2999 each.
+    wal = stack.tmp / "clicks-2.wal"
+    subprocess.run([TIERCTL, "gen", "-o", str(wal), "--topic", "clicks", "--partitions", "2", "--records", "3000",
+                    "--codec", "lz4", "--start-offset", "1500", "--seed", "2"], check=True, capture_output=True)
+    key = "wal/2026/11/24/broker 1-00000000000000000043.wal"
+    stack.invoke("tier-indexer", stack.s3_event(key, stack.put(key, wal.read_bytes())))
+    path = "/v1/topics/clicks/partitions/0/records"
+    before = [stack.api(path, {"offset": o, "max_bytes": 200_000})[2] for o in (0, 1400, 1499, 1500, 2900)]
+    run = copy.deepcopy(event("schedule-compactor-dryrun.json"))
+    run.update(topics=["clicks"], dry_run=False)
+    out = stack.invoke("tier-compactor", run)
+    assert (out["merges_executed"], out["segments_in_merges"]) == (2, 4), out
+    _, _, topic = stack.api("/v1/topics/clicks")
+    assert [p["segment_count"] for p in topic["partitions"]] == [1, 1]
+    after = [stack.api(path, {"offset": o, "max_bytes": 200_000})[2] for o in (0, 1400, 1499, 1500, 2900)]
+    assert after == before

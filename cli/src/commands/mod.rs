@@ -3,6 +3,7 @@
 mod bench;
 #[cfg(feature = "aws")]
 mod bench_aws;
+mod compact;
 mod demo;
 mod fetch;
 mod gen_data;
@@ -54,6 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Inspect(a) => inspect::run(a, json),
         Command::Ls(a) => ls::run(&open(&cli.data)?, a, json).await,
         Command::Pack(a) => pack::run(a, json),
+        Command::Compact(a) => compact::run(&open(&cli.data)?, a, json).await,
         Command::Bench(a) if a.aws => bench_aws(a, json).await,
         Command::Bench(a) => bench::run(a, json).await,
     }

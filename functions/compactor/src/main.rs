@@ -2,8 +2,8 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use tier::pipeline::CompactionPolicy;
-use tier_compactor::handler::{CompactorInput, CompactorSettings, run};
+use tier::pipeline::{CompactionPolicy, CompactionRequest};
+use tier_compactor::handler::CompactorInput;
 use tier_lambda::Config;
 
 #[tokio::main]
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     tier_lambda::init_tracing(&config.log);
     let pipeline = &tier_lambda::aws::pipeline(&config).await;
-    let settings = &CompactorSettings {
+    let template = &CompactionRequest {
         policy: CompactionPolicy {
             target_bytes: config.target_segment_bytes,
             ..Default::default()
@@ -19,10 +19,11 @@ async fn main() -> Result<(), Error> {
         retention_ms: (config.retention_hours > 0).then(|| {
             i64::try_from(config.retention_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX)
         }),
+        ..Default::default()
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = CompactorInput::parse(&event.payload)?;
-        let report = run(pipeline, &input, settings).await?;
+        let report = pipeline.compact(&input.request(template)).await?;
         tracing::info!(report = %serde_json::to_string(&report)?, "compaction run");
         Ok::<_, Error>(serde_json::to_value(report)?)
     }))

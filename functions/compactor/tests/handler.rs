@@ -5,9 +5,10 @@ use std::sync::Arc;
 use serde_json::json;
 use tier::clock::SystemClock;
 use tier::kafka::Compression;
+use tier::pipeline::CompactionRequest;
 use tier::pipeline::{Pipeline, PipelineConfig};
 use tier::synth::{self, SynthSpec, ValueShape};
-use tier_compactor::handler::{CompactorInput, CompactorSettings, run};
+use tier_compactor::handler::CompactorInput;
 
 #[test]
 fn input_arrives_plain_or_inside_a_scheduled_event() {
@@ -58,7 +59,8 @@ async fn plans_merges_of_small_adjacent_segments_per_selected_topic() {
         topics: vec!["orders".into()],
         dry_run: true,
     };
-    let report = run(&pipeline, &input, &CompactorSettings::default())
+    let report = pipeline
+        .compact(&input.clone().request(&CompactionRequest::default()))
         .await
         .unwrap();
     assert_eq!(
@@ -77,13 +79,10 @@ async fn plans_merges_of_small_adjacent_segments_per_selected_topic() {
         ),
         (0, 399)
     );
-    let all = run(
-        &pipeline,
-        &CompactorInput::default(),
-        &CompactorSettings::default(),
-    )
-    .await
-    .unwrap();
+    let all = pipeline
+        .compact(&CompactionRequest::default())
+        .await
+        .unwrap();
     assert_eq!(all.partitions_examined, 2);
 }
 
@@ -128,7 +127,8 @@ async fn a_real_run_merges_and_applies_retention() {
         topics: vec![],
         dry_run: false,
     };
-    let report = run(&pipeline, &input, &CompactorSettings::default())
+    let report = pipeline
+        .compact(&input.clone().request(&CompactionRequest::default()))
         .await
         .unwrap();
     assert_eq!((report.merges_executed, report.segments_in_merges), (1, 3));
@@ -149,27 +149,28 @@ async fn a_real_run_merges_and_applies_retention() {
     );
 
     // Everything is decades old for the system clock: a 1-hour retention drops the merged segment.
-    let settings = CompactorSettings {
+    let settings = CompactionRequest {
         retention_ms: Some(3_600_000),
         ..Default::default()
     };
-    let dry = run(
-        &pipeline,
-        &CompactorInput {
-            topics: vec![],
-            dry_run: true,
-        },
-        &settings,
-    )
-    .await
-    .unwrap();
+    let dry_input = CompactorInput {
+        topics: vec![],
+        dry_run: true,
+    };
+    let dry = pipeline
+        .compact(&dry_input.request(&settings))
+        .await
+        .unwrap();
     assert_eq!((dry.segments_expired, dry.segments_in_merges), (1, 0));
     assert_eq!(
         pipeline.catalog().segments(&tp).await.unwrap().len(),
         1,
         "dry run changed nothing"
     );
-    let real = run(&pipeline, &input, &settings).await.unwrap();
+    let real = pipeline
+        .compact(&input.clone().request(&settings))
+        .await
+        .unwrap();
     assert_eq!(real.segments_expired, 1);
     assert!(pipeline.catalog().partition(&tp).await.unwrap().is_none());
 }

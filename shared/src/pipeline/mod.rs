@@ -3,6 +3,7 @@
 
 mod cache;
 mod compact;
+mod compaction;
 mod error;
 mod fetch;
 mod index;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use cache::{CacheStats, ReadCache};
 pub use compact::{CompactionPolicy, MergeRun, plan_compaction};
+pub use compaction::{CompactionReport, CompactionRequest, PartitionReport};
 pub use error::{ErrorCode, PipelineError, PipelineResult};
 pub use fetch::{FetchRequest, FetchResult};
 pub use index::{IndexReport, SegmentSummary};

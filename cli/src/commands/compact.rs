@@ -1,0 +1,67 @@
+//! `tierctl compact`: merge small adjacent segments and apply retention.
+
+use tier::pipeline::{CompactionPolicy, CompactionRequest, Pipeline};
+
+use super::Status;
+use crate::args::CompactArgs;
+use crate::output;
+
+pub async fn run(pipeline: &Pipeline, args: CompactArgs, json: bool) -> anyhow::Result<Status> {
+    let retention_ms = args
+        .retention_hours
+        .map(|h| i64::try_from(h.saturating_mul(3_600_000)).unwrap_or(i64::MAX));
+    let req = CompactionRequest {
+        topics: args.topic,
+        dry_run: args.dry_run,
+        policy: CompactionPolicy {
+            target_bytes: args.target_bytes,
+            ..Default::default()
+        },
+        retention_ms,
+    };
+    let report = pipeline.compact(&req).await?;
+    if json {
+        output::json(&report)?;
+        return Ok(Status::Success);
+    }
+    let verb = if report.dry_run { "would" } else { "did" };
+    output::text(format!(
+        "{} partition(s) examined; {verb} merge {} segment(s) in {} merge(s), {verb} expire {} segment(s); {} written",
+        report.partitions_examined,
+        report.segments_in_merges,
+        report.plans.iter().map(|p| p.merges.len()).sum::<usize>(),
+        report.segments_expired,
+        output::bytes(report.bytes_written)
+    ))?;
+    for p in &report.plans {
+        let merges: Vec<String> = p
+            .merges
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}..={} ({} segments)",
+                    m.base_offset,
+                    m.last_offset,
+                    m.segments.len()
+                )
+            })
+            .collect();
+        output::text(format!(
+            "  {}/{}: {} segment(s); expire {}; merge {}{}",
+            p.topic,
+            p.partition,
+            p.segments,
+            p.expired,
+            if merges.is_empty() {
+                "nothing".to_owned()
+            } else {
+                merges.join(", ")
+            },
+            p.skipped
+                .as_ref()
+                .map(|s| format!(" (skipped: {s})"))
+                .unwrap_or_default()
+        ))?;
+    }
+    Ok(Status::Success)
+}

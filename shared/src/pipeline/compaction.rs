@@ -1,0 +1,144 @@
+//! A compaction run over partitions: retention, then merges, with a report. Run by the compactor
+//! function and `tierctl compact`.
+
+use serde::Serialize;
+
+use super::{CompactionPolicy, MergeRun, Pipeline, PipelineError, PipelineResult, plan_compaction};
+use crate::catalog::CatalogError;
+use crate::catalog::PartitionInfo;
+
+/// What a run is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct CompactionRequest {
+    /// Only these topics (all when empty).
+    pub topics: Vec<String>,
+    /// Report what would be done without changing anything.
+    pub dry_run: bool,
+    /// Which segments to merge.
+    pub policy: CompactionPolicy,
+    /// Drop segments whose newest record is older than this (ms); `None` keeps everything.
+    pub retention_ms: Option<i64>,
+}
+
+/// What happened to one partition.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionReport {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: u32,
+    /// Segments before the run.
+    pub segments: u64,
+    /// Segments dropped (or, on a dry run, to drop) by retention.
+    pub expired: usize,
+    /// Merges planned (and, unless a dry run, executed).
+    pub merges: Vec<MergeRun>,
+    /// Why the partition was left as it was, when a concurrent change won the race.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CompactionReport {
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Partitions examined.
+    pub partitions_examined: usize,
+    /// Merges executed (0 on a dry run).
+    pub merges_executed: usize,
+    /// Segments replaced by merges (or that would be, on a dry run).
+    pub segments_in_merges: usize,
+    /// Archive bytes written by merges.
+    pub bytes_written: u64,
+    /// Segments dropped by retention (or that would be).
+    pub segments_expired: usize,
+    /// Partitions with something to do.
+    pub plans: Vec<PartitionReport>,
+}
+
+/// Whether an error means another writer changed the partition first (skip it, try next run).
+fn lost_race(e: &PipelineError) -> bool {
+    matches!(
+        e,
+        PipelineError::InvalidRequest(_)
+            | PipelineError::Catalog(
+                CatalogError::VersionMismatch { .. } | CatalogError::UnknownSegment { .. }
+            )
+    )
+}
+
+impl Pipeline {
+    /// Applies retention, then merges, to every (selected) partition. A partition another writer
+    /// changed meanwhile is skipped (and reported) until the next run. Superseded archives are left
+    /// in place for readers that already looked them up; garbage collection removes them later.
+    pub async fn compact(&self, req: &CompactionRequest) -> PipelineResult<CompactionReport> {
+        let mut report = CompactionReport {
+            dry_run: req.dry_run,
+            ..Default::default()
+        };
+        for info in self.catalog.partitions().await? {
+            if !req.topics.is_empty() && !req.topics.iter().any(|t| t == info.tp.topic.as_str()) {
+                continue;
+            }
+            report.partitions_examined += 1;
+            let mut part = PartitionReport {
+                topic: info.tp.topic.to_string(),
+                partition: info.tp.partition.get(),
+                segments: info.segment_count,
+                expired: 0,
+                merges: Vec::new(),
+                skipped: None,
+            };
+            match self
+                .compact_partition(&info, req, &mut part, &mut report)
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if lost_race(&e) => {
+                    tracing::info!(tp = %info.tp, error = %e, "partition changed concurrently; skipped");
+                    part.skipped = Some(e.to_string());
+                }
+                Err(e) => return Err(e),
+            }
+            report.segments_expired += part.expired;
+            report.segments_in_merges +=
+                part.merges.iter().map(|m| m.segments.len()).sum::<usize>();
+            if part.expired > 0 || !part.merges.is_empty() || part.skipped.is_some() {
+                report.plans.push(part);
+            }
+        }
+        Ok(report)
+    }
+
+    async fn compact_partition(
+        &self,
+        info: &PartitionInfo,
+        req: &CompactionRequest,
+        part: &mut PartitionReport,
+        report: &mut CompactionReport,
+    ) -> PipelineResult<()> {
+        let tp = &info.tp;
+        if let Some(retention_ms) = req.retention_ms {
+            part.expired = self
+                .apply_retention(tp, retention_ms, req.dry_run)
+                .await?
+                .removed
+                .len();
+        }
+        let mut segments = self.catalog.segments(tp).await?;
+        if req.dry_run {
+            // Plan merges over what would remain after retention.
+            segments.drain(..part.expired.min(segments.len()));
+        }
+        part.merges = plan_compaction(&segments, &req.policy);
+        if !req.dry_run {
+            for merge in &part.merges {
+                let outcome = self.merge_run(tp, merge).await?;
+                report.merges_executed += 1;
+                report.bytes_written += outcome.bytes_written;
+            }
+        }
+        Ok(())
+    }
+}
