@@ -87,10 +87,19 @@ impl Pipeline {
             segments_read: 0,
         };
         let mut next = first;
+        let mut reread = false;
         while let Some(seg) = next.take() {
-            let full = self
-                .fetch_from_segment(&seg, &mut result, max_bytes)
-                .await?;
+            let full = match self.fetch_from_segment(&seg, &mut result, max_bytes).await {
+                // The archive was replaced (e.g. merged by compaction) and deleted after the catalog
+                // was read: read the catalog once more and continue from where this fetch is.
+                Err(PipelineError::Store(e)) if is_missing(e.kind()) && !reread => {
+                    reread = true;
+                    let from = Offset::try_from(result.next_offset)?;
+                    next = self.catalog.segment_covering(&req.tp, from).await?;
+                    continue;
+                }
+                other => other?,
+            };
             if full {
                 break;
             }
@@ -156,6 +165,13 @@ impl Pipeline {
             .await?
             .ok_or_else(|| PipelineError::UnknownPartition(tp.clone()))
     }
+}
+
+/// Whether a store error means the object is gone. Without `s3:ListBucket` permission S3 answers a
+/// GET of a missing key with 403, so `Unauthorized` counts too.
+fn is_missing(kind: crate::store::StoreErrorKind) -> bool {
+    use crate::store::StoreErrorKind::{NotFound, Unauthorized};
+    matches!(kind, NotFound | Unauthorized)
 }
 
 /// Estimated bytes of `chunk` holding offsets `>= from`, assuming batches spread evenly over offsets.

@@ -839,3 +839,124 @@ async fn retention_drops_the_oldest_segments_and_moves_the_earliest_offset() {
         vec![]
     );
 }
+
+/// A catalog that answers the first `segment_covering` with entries captured before compaction, as a
+/// fetch racing a compactor would see them.
+#[derive(Debug)]
+struct StaleOnce {
+    inner: Arc<dyn crate::catalog::Catalog>,
+    stale: std::sync::Mutex<Option<crate::catalog::SegmentEntry>>,
+}
+
+#[async_trait::async_trait]
+impl crate::catalog::Catalog for StaleOnce {
+    async fn register(
+        &self,
+        i: &crate::catalog::IngestRecord,
+        s: &[crate::catalog::SegmentEntry],
+    ) -> crate::catalog::CatalogResult<crate::catalog::RegisterOutcome> {
+        self.inner.register(i, s).await
+    }
+    async fn ingest_record(
+        &self,
+        s: &str,
+    ) -> crate::catalog::CatalogResult<Option<crate::catalog::IngestRecord>> {
+        self.inner.ingest_record(s).await
+    }
+    async fn record_ingest(
+        &self,
+        r: &crate::catalog::IngestRecord,
+    ) -> crate::catalog::CatalogResult<()> {
+        self.inner.record_ingest(r).await
+    }
+    async fn partition(
+        &self,
+        tp: &TopicPartition,
+    ) -> crate::catalog::CatalogResult<Option<crate::catalog::PartitionInfo>> {
+        self.inner.partition(tp).await
+    }
+    async fn partitions(
+        &self,
+    ) -> crate::catalog::CatalogResult<Vec<crate::catalog::PartitionInfo>> {
+        self.inner.partitions().await
+    }
+    async fn segment_covering(
+        &self,
+        tp: &TopicPartition,
+        o: crate::types::Offset,
+    ) -> crate::catalog::CatalogResult<Option<crate::catalog::SegmentEntry>> {
+        if let Some(stale) = self.stale.lock().unwrap().take() {
+            return Ok(Some(stale));
+        }
+        self.inner.segment_covering(tp, o).await
+    }
+    async fn segment_for_timestamp(
+        &self,
+        tp: &TopicPartition,
+        t: i64,
+    ) -> crate::catalog::CatalogResult<Option<crate::catalog::SegmentEntry>> {
+        self.inner.segment_for_timestamp(tp, t).await
+    }
+    async fn segments(
+        &self,
+        tp: &TopicPartition,
+    ) -> crate::catalog::CatalogResult<Vec<crate::catalog::SegmentEntry>> {
+        self.inner.segments(tp).await
+    }
+    async fn swap_segments(
+        &self,
+        tp: &TopicPartition,
+        v: u64,
+        r: &[crate::types::SegmentId],
+        a: &[crate::catalog::SegmentEntry],
+    ) -> crate::catalog::CatalogResult<u64> {
+        self.inner.swap_segments(tp, v, r, a).await
+    }
+}
+
+#[tokio::test]
+async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn crate::store::ObjectStore> =
+        Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
+    let catalog: Arc<dyn crate::catalog::Catalog> =
+        Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap());
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    let clock = Arc::new(FixedClock(1));
+    let compactor = Pipeline::new(
+        store.clone(),
+        catalog.clone(),
+        clock.clone(),
+        config.clone(),
+    );
+    let f = Fixture {
+        pipeline: compactor.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let originals = four_segments(&f).await;
+    let segments = catalog.segments(&tp(0)).await.unwrap();
+    let run = plan_compaction(&segments, &CompactionPolicy::default()).remove(0);
+    compactor.merge_run(&tp(0), &run).await.unwrap();
+    for seg in &segments {
+        store.delete(&seg.archive_key).await.unwrap();
+    }
+    // This reader looked up segment 1 before the merge; its archive is gone by the time it reads.
+    let stale = StaleOnce {
+        inner: catalog,
+        stale: std::sync::Mutex::new(Some(segments[1].clone())),
+    };
+    let reader = Pipeline::new(store, Arc::new(stale), clock, config);
+    let got = reader
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset: 300,
+            max_bytes: 1 << 20,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        got.batches,
+        expected_fetch(&partition_batches(&originals, 0), 300, 1 << 20)
+    );
+}
