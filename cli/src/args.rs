@@ -276,6 +276,9 @@ pub struct CompactArgs {
     /// Merged segments aim for this many archive bytes.
     #[arg(long, default_value_t = 256 << 20)]
     pub target_bytes: u64,
+    /// Delete retired and orphaned archives older than this many minutes.
+    #[arg(long, default_value_t = 15)]
+    pub grace_minutes: u64,
 }
 
 /// `bench` arguments.

@@ -18,6 +18,9 @@ pub async fn run(pipeline: &Pipeline, args: CompactArgs, json: bool) -> anyhow::
             ..Default::default()
         },
         retention_ms,
+        gc_grace_ms: Some(
+            i64::try_from(args.grace_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
+        ),
     };
     let report = pipeline.compact(&req).await?;
     if json {
@@ -33,6 +36,16 @@ pub async fn run(pipeline: &Pipeline, args: CompactArgs, json: bool) -> anyhow::
         report.segments_expired,
         output::bytes(report.bytes_written)
     ))?;
+    if let Some(gc) = &report.gc {
+        output::text(format!(
+            "garbage: {verb} delete {} retired and {} orphaned archive(s) ({}); {} retired still in their grace period; {} quarantined object(s) kept",
+            gc.retired_deleted,
+            gc.orphans_deleted,
+            output::bytes(gc.orphan_bytes),
+            gc.retired_waiting,
+            gc.quarantined
+        ))?;
+    }
     for p in &report.plans {
         let merges: Vec<String> = p
             .merges

@@ -19,6 +19,9 @@ async fn main() -> Result<(), Error> {
         retention_ms: (config.retention_hours > 0).then(|| {
             i64::try_from(config.retention_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX)
         }),
+        gc_grace_ms: Some(
+            i64::try_from(config.grace_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
+        ),
         ..Default::default()
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

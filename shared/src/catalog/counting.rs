@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::{Catalog, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome, SegmentEntry};
-use crate::types::{Offset, SegmentId, TopicPartition};
+use super::{
+    Catalog, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome, RetiredArchive,
+    SegmentEntry,
+};
+use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// Calls made through a [`CountingCatalog`], by operation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -143,11 +146,22 @@ impl Catalog for CountingCatalog {
         expected_version: u64,
         remove: &[SegmentId],
         add: &[SegmentEntry],
+        retired_at_ms: i64,
     ) -> CatalogResult<u64> {
         self.write();
         self.inner
-            .swap_segments(tp, expected_version, remove, add)
+            .swap_segments(tp, expected_version, remove, add, retired_at_ms)
             .await
+    }
+
+    async fn retired_archives(&self) -> CatalogResult<Vec<RetiredArchive>> {
+        self.read();
+        self.inner.retired_archives().await
+    }
+
+    async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()> {
+        self.write();
+        self.inner.forget_retired(keys).await
     }
 }
 

@@ -8,9 +8,9 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Catalog, CatalogError, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome,
-    SegmentEntry,
+    RetiredArchive, SegmentEntry,
 };
-use crate::types::{Offset, SegmentId, TopicPartition};
+use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// Segments keyed by `<topic>\0<partition, 10 digits>\0<last offset, 20 digits>` so that "first segment
 /// with last offset >= X" is one range lookup (the same design as the DynamoDB sort key).
@@ -19,6 +19,8 @@ const SEGMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("segments_v1
 const VERSIONS: TableDefinition<&str, u64> = TableDefinition::new("partition_versions_v1");
 /// Ingest ledger keyed by source id.
 const LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger_v1");
+/// Retired archives: archive key → when it was retired (ms since the epoch).
+const RETIRED: TableDefinition<&str, i64> = TableDefinition::new("retired_v1");
 
 /// Version byte in front of every encoded value.
 const VALUE_VERSION: u8 = 1;
@@ -135,6 +137,7 @@ impl EmbeddedCatalog {
         txn.open_table(SEGMENTS).map_err(db_err)?;
         txn.open_table(VERSIONS).map_err(db_err)?;
         txn.open_table(LEDGER).map_err(db_err)?;
+        txn.open_table(RETIRED).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(EmbeddedCatalog { db: Arc::new(db) })
     }
@@ -300,6 +303,7 @@ impl Catalog for EmbeddedCatalog {
         expected_version: u64,
         remove: &[SegmentId],
         add: &[SegmentEntry],
+        retired_at_ms: i64,
     ) -> CatalogResult<u64> {
         let (tp, remove, add) = (tp.clone(), remove.to_vec(), add.to_vec());
         self.blocking(move |db| {
@@ -314,6 +318,7 @@ impl Catalog for EmbeddedCatalog {
             }
             {
                 let mut table = txn.open_table(SEGMENTS).map_err(db_err)?;
+                let mut retired = txn.open_table(RETIRED).map_err(db_err)?;
                 let current = scan(&table, &tp, Offset::ZERO)?;
                 for id in &remove {
                     let seg = current.iter().find(|s| &s.id == id).ok_or_else(|| {
@@ -324,6 +329,9 @@ impl Catalog for EmbeddedCatalog {
                     })?;
                     table
                         .remove(segment_key(&tp, seg.last_offset).as_str())
+                        .map_err(db_err)?;
+                    retired
+                        .insert(seg.archive_key.as_str(), retired_at_ms)
                         .map_err(db_err)?;
                 }
                 for seg in &add {
@@ -339,6 +347,42 @@ impl Catalog for EmbeddedCatalog {
             let version = bump_version(&txn, &tp)?;
             txn.commit().map_err(db_err)?;
             Ok(version)
+        })
+        .await
+    }
+
+    async fn retired_archives(&self) -> CatalogResult<Vec<RetiredArchive>> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(RETIRED).map_err(db_err)?;
+            let mut out = Vec::new();
+            for item in table.iter().map_err(db_err)? {
+                let (k, v) = item.map_err(db_err)?;
+                let key = k
+                    .value()
+                    .parse()
+                    .map_err(|e| CatalogError::Corrupt(format!("{e}")))?;
+                out.push(RetiredArchive {
+                    key,
+                    retired_at_ms: v.value(),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            {
+                let mut table = txn.open_table(RETIRED).map_err(db_err)?;
+                for key in &keys {
+                    table.remove(key.as_str()).map_err(db_err)?;
+                }
+            }
+            txn.commit().map_err(db_err)
         })
         .await
     }

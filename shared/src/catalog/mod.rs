@@ -20,9 +20,11 @@ pub use counting::{CatalogCounts, CountingCatalog};
 pub use dynamo::DynamoCatalog;
 pub use embedded::EmbeddedCatalog;
 pub use error::{CatalogError, CatalogResult};
-pub use model::{IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, SegmentEntry};
+pub use model::{
+    IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, RetiredArchive, SegmentEntry,
+};
 
-use crate::types::{Offset, SegmentId, TopicPartition};
+use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// Segment metadata per topic-partition plus an ingestion ledger per source object.
 ///
@@ -77,7 +79,10 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn segments(&self, tp: &TopicPartition) -> CatalogResult<Vec<SegmentEntry>>;
 
     /// Atomically replaces the segments `remove` with `add` if the partition's version is still
-    /// `expected_version`; returns the new version. Fails with [`CatalogError::VersionMismatch`],
+    /// `expected_version`; returns the new version. In the same transaction the archives of the
+    /// removed segments are recorded as retired at `retired_at_ms` (see
+    /// [`Catalog::retired_archives`]), so they can be deleted after a grace period without ever
+    /// being lost track of. Fails with [`CatalogError::VersionMismatch`],
     /// [`CatalogError::UnknownSegment`] or [`CatalogError::Conflict`] without changing anything.
     async fn swap_segments(
         &self,
@@ -85,5 +90,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         expected_version: u64,
         remove: &[SegmentId],
         add: &[SegmentEntry],
+        retired_at_ms: i64,
     ) -> CatalogResult<u64>;
+
+    /// Archives retired by swaps and not yet forgotten, in key order.
+    async fn retired_archives(&self) -> CatalogResult<Vec<RetiredArchive>>;
+
+    /// Forgets retired archives (after deleting their objects); unknown keys are ignored.
+    async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()>;
 }

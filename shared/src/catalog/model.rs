@@ -142,6 +142,16 @@ pub struct IngestRecord {
     pub at_ms: i64,
 }
 
+/// An archive whose segments were swapped out: still readable by whoever looked up the old catalog
+/// entry, deletable once a grace period after `retired_at_ms` has passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredArchive {
+    /// The archive.
+    pub key: ObjectKey,
+    /// When it was retired (ms since the epoch).
+    pub retired_at_ms: i64,
+}
+
 /// What [`super::Catalog::register`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisterOutcome {

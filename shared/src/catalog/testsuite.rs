@@ -217,7 +217,7 @@ pub async fn check_swap_segments(catalog: &dyn Catalog) {
     let merged = segment(&p, 0, 9, 4);
     let ids = [segs[0].id.clone(), segs[1].id.clone()];
     let stale = catalog
-        .swap_segments(&p, v + 1, &ids, std::slice::from_ref(&merged))
+        .swap_segments(&p, v + 1, &ids, std::slice::from_ref(&merged), 7)
         .await;
     assert!(
         matches!(stale, Err(CatalogError::VersionMismatch { .. })),
@@ -225,7 +225,7 @@ pub async fn check_swap_segments(catalog: &dyn Catalog) {
     );
     let unknown = [segs[0].id.clone(), SegmentId::new(off(5), off(9), 77)];
     let err = catalog
-        .swap_segments(&p, v, &unknown, std::slice::from_ref(&merged))
+        .swap_segments(&p, v, &unknown, std::slice::from_ref(&merged), 7)
         .await;
     assert!(
         matches!(err, Err(CatalogError::UnknownSegment { .. })),
@@ -237,7 +237,7 @@ pub async fn check_swap_segments(catalog: &dyn Catalog) {
         "failed swaps changed state"
     );
     let v2 = catalog
-        .swap_segments(&p, v, &ids, std::slice::from_ref(&merged))
+        .swap_segments(&p, v, &ids, std::slice::from_ref(&merged), 7)
         .await
         .unwrap();
     assert!(v2 > v);
@@ -245,6 +245,46 @@ pub async fn check_swap_segments(catalog: &dyn Catalog) {
         catalog.segments(&p).await.unwrap(),
         vec![merged, segs[2].clone()]
     );
+}
+
+/// A swap records the removed segments' archives as retired, atomically; forgetting is idempotent.
+pub async fn check_swap_records_retired(catalog: &dyn Catalog) {
+    let p = tp("retire-0");
+    let segs = [segment(&p, 0, 4, 1), segment(&p, 5, 9, 2)];
+    catalog
+        .register(&ingest("ret", &segs), &segs)
+        .await
+        .unwrap();
+    let v = catalog.partition(&p).await.unwrap().unwrap().version;
+    let mine = |all: Vec<crate::catalog::RetiredArchive>| -> Vec<(String, i64)> {
+        all.into_iter()
+            .filter(|r| r.key.as_str().contains("/retire/"))
+            .map(|r| (r.key.to_string(), r.retired_at_ms))
+            .collect()
+    };
+    let failed = catalog
+        .swap_segments(&p, v + 5, &[segs[0].id.clone()], &[], 1_000)
+        .await;
+    assert!(failed.is_err());
+    assert!(
+        mine(catalog.retired_archives().await.unwrap()).is_empty(),
+        "a failed swap retires nothing"
+    );
+    catalog
+        .swap_segments(&p, v, &[segs[0].id.clone()], &[], 1_000)
+        .await
+        .unwrap();
+    let retired = mine(catalog.retired_archives().await.unwrap());
+    assert_eq!(retired, vec![(segs[0].archive_key.to_string(), 1_000)]);
+    catalog
+        .forget_retired(&[segs[0].archive_key.clone()])
+        .await
+        .unwrap();
+    catalog
+        .forget_retired(&[segs[0].archive_key.clone()])
+        .await
+        .unwrap();
+    assert!(mine(catalog.retired_archives().await.unwrap()).is_empty());
 }
 
 /// Of two swaps racing from the same version, exactly one wins.
@@ -259,7 +299,7 @@ pub async fn check_concurrent_swaps(catalog: Arc<dyn Catalog>) {
             let (catalog, p, ids) = (catalog.clone(), p.clone(), ids.clone());
             tokio::spawn(async move {
                 catalog
-                    .swap_segments(&p, v, &ids, &[segment(&p, 0, 9, 10 + i)])
+                    .swap_segments(&p, v, &ids, &[segment(&p, 0, 9, 10 + i)], 7)
                     .await
             })
         })
@@ -284,7 +324,7 @@ macro_rules! catalog_test_suite {
         $crate::catalog_test_suite!(@each $ctor;
             check_register_and_lookup, check_register_is_idempotent,
             check_overlap_conflict_changes_nothing, check_ledger, check_timestamp_lookup,
-            check_partitions_listing, check_swap_segments);
+            check_partitions_listing, check_swap_segments, check_swap_records_retired);
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn check_concurrent_swaps() {

@@ -18,6 +18,9 @@ pub struct CompactionRequest {
     pub policy: CompactionPolicy,
     /// Drop segments whose newest record is older than this (ms); `None` keeps everything.
     pub retention_ms: Option<i64>,
+    /// Collect garbage (retired and orphaned archives older than this, in ms) after compacting;
+    /// `None` skips it.
+    pub gc_grace_ms: Option<i64>,
 }
 
 /// What happened to one partition.
@@ -55,6 +58,9 @@ pub struct CompactionReport {
     pub segments_expired: usize,
     /// Partitions with something to do.
     pub plans: Vec<PartitionReport>,
+    /// Garbage collection, if requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gc: Option<super::GcReport>,
 }
 
 /// Whether an error means another writer changed the partition first (skip it, try next run).
@@ -107,6 +113,9 @@ impl Pipeline {
             if part.expired > 0 || !part.merges.is_empty() || part.skipped.is_some() {
                 report.plans.push(part);
             }
+        }
+        if let Some(grace_ms) = req.gc_grace_ms {
+            report.gc = Some(self.collect_garbage(grace_ms, req.dry_run).await?);
         }
         Ok(report)
     }

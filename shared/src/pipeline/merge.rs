@@ -88,7 +88,13 @@ impl Pipeline {
         self.store.put(&entry.archive_key, archive).await?;
         match self
             .catalog
-            .swap_segments(tp, version, &run.segments, std::slice::from_ref(&entry))
+            .swap_segments(
+                tp,
+                version,
+                &run.segments,
+                std::slice::from_ref(&entry),
+                now,
+            )
             .await
         {
             Ok(version) => Ok(MergeOutcome {
@@ -125,7 +131,7 @@ impl Pipeline {
             .collect();
         if !expired.is_empty() && !dry_run {
             self.catalog
-                .swap_segments(tp, info.version, &expired, &[])
+                .swap_segments(tp, info.version, &expired, &[], self.clock.now_ms())
                 .await?;
         }
         let earliest = segments.get(expired.len()).map(|s| s.base_offset.get());

@@ -10,7 +10,7 @@ use crate::kafka::{BatchBuilder, Compression, RawBatch, RecordInput};
 use crate::source::SourceError;
 use crate::store::LocalStore;
 use crate::synth::{self, SynthSpec, ValueShape};
-use crate::types::{Partition, Topic, TopicPartition};
+use crate::types::{ObjectKey, Partition, Topic, TopicPartition};
 use crate::wal::WalError;
 
 struct Fixture {
@@ -909,8 +909,17 @@ impl crate::catalog::Catalog for StaleOnce {
         v: u64,
         r: &[crate::types::SegmentId],
         a: &[crate::catalog::SegmentEntry],
+        at: i64,
     ) -> crate::catalog::CatalogResult<u64> {
-        self.inner.swap_segments(tp, v, r, a).await
+        self.inner.swap_segments(tp, v, r, a, at).await
+    }
+    async fn retired_archives(
+        &self,
+    ) -> crate::catalog::CatalogResult<Vec<crate::catalog::RetiredArchive>> {
+        self.inner.retired_archives().await
+    }
+    async fn forget_retired(&self, keys: &[ObjectKey]) -> crate::catalog::CatalogResult<()> {
+        self.inner.forget_retired(keys).await
     }
 }
 
@@ -958,5 +967,82 @@ async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
     assert_eq!(
         got.batches,
         expected_fetch(&partition_batches(&originals, 0), 300, 1 << 20)
+    );
+}
+
+#[tokio::test]
+async fn garbage_collection_waits_for_the_grace_period_and_keeps_live_archives() {
+    use crate::clock::{Clock, SystemClock};
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemClock.now_ms();
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    let at =
+        |ms: i64| Pipeline::embedded(dir.path(), Arc::new(FixedClock(ms)), config.clone()).unwrap();
+    let f = Fixture {
+        pipeline: at(now),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let originals = four_segments(&f).await;
+    let old = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    let run = plan_compaction(&old, &CompactionPolicy::default()).remove(0);
+    f.pipeline.merge_run(&tp(0), &run).await.unwrap();
+    let stray: ObjectKey = "archives/orders/0/stray.tar.gz".parse().unwrap();
+    f.pipeline
+        .store()
+        .put(&stray, b"left by a crash".to_vec())
+        .await
+        .unwrap();
+    let grace = 15 * 60_000;
+
+    let early = f.pipeline.collect_garbage(grace, false).await.unwrap();
+    assert_eq!(
+        (
+            early.retired_deleted,
+            early.retired_waiting,
+            early.orphans_deleted
+        ),
+        (0, 4, 0)
+    );
+    drop(f);
+
+    let later = at(now + 3_600_000);
+    let dry = later.collect_garbage(grace, true).await.unwrap();
+    assert_eq!((dry.retired_deleted, dry.orphans_deleted), (4, 1));
+    assert!(
+        later.store().exists(&stray).await.unwrap(),
+        "a dry run deletes nothing"
+    );
+    let done = later.collect_garbage(grace, false).await.unwrap();
+    assert_eq!(done, dry);
+    for seg in &old {
+        assert!(!later.store().exists(&seg.archive_key).await.unwrap());
+    }
+    assert!(!later.store().exists(&stray).await.unwrap());
+    assert!(later.catalog().retired_archives().await.unwrap().is_empty());
+    let live = later.catalog().segments(&tp(0)).await.unwrap();
+    assert!(
+        later.store().exists(&live[0].archive_key).await.unwrap(),
+        "the live archive stays"
+    );
+    let all = later
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset: 0,
+            max_bytes: 64 << 20,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.batches,
+        expected_fetch(&partition_batches(&originals, 0), 0, 64 << 20)
+    );
+    assert_eq!(
+        later
+            .collect_garbage(grace, false)
+            .await
+            .unwrap()
+            .retired_deleted,
+        0
     );
 }

@@ -100,14 +100,14 @@ async fn swap_requests_and_limit() {
     let ids: Vec<_> = segs.iter().map(|s| s.id.clone()).collect();
     let merged = segment(&p, 0, 39, 2);
     let v = catalog
-        .swap_segments(&p, 1, &ids, std::slice::from_ref(&merged))
+        .swap_segments(&p, 1, &ids, std::slice::from_ref(&merged), 7)
         .await
         .unwrap();
     assert_eq!(v, 2);
     let expected = [("GetItem", 1), ("Query", 1), ("TransactWriteItems", 1)];
     assert_eq!(counter.take(), counts(&expected));
     let emptied = catalog
-        .swap_segments(&p, 2, std::slice::from_ref(&merged.id), &[])
+        .swap_segments(&p, 2, std::slice::from_ref(&merged.id), &[], 7)
         .await
         .unwrap();
     assert_eq!(emptied, 3);
@@ -116,7 +116,10 @@ async fn swap_requests_and_limit() {
     let many: Vec<SegmentEntry> = (0..100)
         .map(|i| segment(&p, i * 10, i * 10 + 9, 3))
         .collect();
-    let err = catalog.swap_segments(&p, 3, &[], &many).await.unwrap_err();
+    let err = catalog
+        .swap_segments(&p, 3, &[], &many, 7)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,

@@ -10,6 +10,7 @@ mod fanout;
 mod items;
 mod read;
 mod register;
+mod retired;
 mod swap;
 mod table;
 mod writes;
@@ -20,9 +21,10 @@ use aws_sdk_dynamodb::Client;
 pub use table::{TTL_ATTRIBUTE, create_table};
 
 use crate::catalog::{
-    Catalog, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome, SegmentEntry,
+    Catalog, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome, RetiredArchive,
+    SegmentEntry,
 };
-use crate::types::{Offset, SegmentId, TopicPartition};
+use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// The catalog in a DynamoDB table created by [`create_table`] (key `pk`/`sk`, TTL `expires_at`).
 ///
@@ -121,8 +123,20 @@ impl Catalog for DynamoCatalog {
         expected_version: u64,
         remove: &[SegmentId],
         add: &[SegmentEntry],
+        retired_at_ms: i64,
     ) -> CatalogResult<u64> {
-        self.swap(tp, expected_version, remove, add).await
+        self.swap(tp, expected_version, remove, add, retired_at_ms)
+            .await
+    }
+
+    /// `Query pk = "retired"`, paginated.
+    async fn retired_archives(&self) -> CatalogResult<Vec<RetiredArchive>> {
+        self.query_retired().await
+    }
+
+    /// One `DeleteItem` per key.
+    async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()> {
+        self.delete_retired(keys).await
     }
 }
 

@@ -13,7 +13,7 @@ impl DynamoCatalog {
     /// partition item on condition `version = :expected`, then deletes removed segments (condition:
     /// same id), puts added ones (`attribute_not_exists`; an added segment ending at the offset of a
     /// removed one overwrites it in place, conditioned on the removed id, since a transaction may
-    /// touch an item once). A failed version condition becomes [`CatalogError::VersionMismatch`]
+    /// touch an item once), and records each removed archive as retired. A failed version condition becomes [`CatalogError::VersionMismatch`]
     /// with the re-read version. More than 100 actions is a non-retryable [`CatalogError::Backend`].
     pub(super) async fn swap(
         &self,
@@ -21,6 +21,7 @@ impl DynamoCatalog {
         expected: u64,
         remove: &[SegmentId],
         add: &[SegmentEntry],
+        retired_at_ms: i64,
     ) -> CatalogResult<u64> {
         if let Some(seg) = add.iter().find(|s| s.tp != *tp) {
             return Err(CatalogError::backend(format!(
@@ -35,12 +36,18 @@ impl DynamoCatalog {
         let current = self.all_segments(tp).await?;
         let mut removed: Vec<&SegmentEntry> = Vec::new();
         for id in remove {
-            let seg = current.iter().find(|s| &s.id == id).ok_or_else(|| {
-                CatalogError::UnknownSegment {
+            let Some(seg) = current.iter().find(|s| &s.id == id) else {
+                // The version and the segments are two reads: a swap that committed between them
+                // removed this segment. Report the lost race as such.
+                let now = self.read_meta(tp).await?.map_or(0, |m| m.version);
+                if now != expected {
+                    return Err(mismatch(tp, expected, now));
+                }
+                return Err(CatalogError::UnknownSegment {
                     tp: tp.clone(),
                     id: id.clone(),
-                }
-            })?;
+                });
+            };
             if !removed.iter().any(|r| r.id == seg.id) {
                 removed.push(seg);
             }
@@ -79,6 +86,7 @@ impl DynamoCatalog {
                 }
                 None => items.push(actions.delete(old)?),
             }
+            items.push(actions.retire(&old.archive_key, retired_at_ms)?);
         }
         for new in added.iter().filter(|a| !in_place.contains(&&a.id)) {
             items.push(actions.put_new(new)?);

@@ -1,0 +1,74 @@
+//! Garbage collection: deleting archives no reader can need any more.
+//!
+//! Two kinds of garbage:
+//! - retired archives (swapped out by compaction or retention) whose grace period has passed — a
+//!   fetch that looked them up before the swap has long finished, and one that finds an archive gone
+//!   re-reads the catalog;
+//! - orphaned archives: objects under `archives/` that no segment references and no retirement
+//!   records, older than the grace period (left by a crash between put and register, or by a lost
+//!   registration race).
+//!
+//! The quarantine prefix is only counted, never deleted: it holds inputs an operator must look at.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::{Pipeline, PipelineResult};
+use crate::types::ObjectKey;
+
+/// What a garbage collection did (or, on a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GcReport {
+    /// Retired archives deleted.
+    pub retired_deleted: usize,
+    /// Retired archives still inside their grace period.
+    pub retired_waiting: usize,
+    /// Orphaned archives deleted.
+    pub orphans_deleted: usize,
+    /// Bytes of orphaned archives deleted.
+    pub orphan_bytes: u64,
+    /// Objects under `quarantine/` (reported, never deleted).
+    pub quarantined: usize,
+}
+
+impl Pipeline {
+    /// Deletes retired archives older than `grace_ms` and orphaned archives older than `grace_ms`
+    /// (by the store's last-modified time). `dry_run` only counts.
+    pub async fn collect_garbage(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
+        let cutoff = self.clock.now_ms().saturating_sub(grace_ms);
+        let mut report = GcReport::default();
+        let retired = self.catalog.retired_archives().await?;
+        let mut referenced: HashSet<ObjectKey> = retired.iter().map(|r| r.key.clone()).collect();
+        let due: Vec<ObjectKey> = retired
+            .iter()
+            .filter(|r| r.retired_at_ms <= cutoff)
+            .map(|r| r.key.clone())
+            .collect();
+        report.retired_waiting = retired.len() - due.len();
+        report.retired_deleted = due.len();
+        if !dry_run {
+            for key in &due {
+                self.store.delete(key).await?;
+            }
+            self.catalog.forget_retired(&due).await?;
+        }
+        for info in self.catalog.partitions().await? {
+            for seg in self.catalog.segments(&info.tp).await? {
+                referenced.insert(seg.archive_key);
+            }
+        }
+        for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
+            if referenced.contains(&object.key) || object.last_modified_ms > cutoff {
+                continue;
+            }
+            report.orphans_deleted += 1;
+            report.orphan_bytes += object.size;
+            if !dry_run {
+                self.store.delete(&object.key).await?;
+            }
+        }
+        report.quarantined = self.store.list(ObjectKey::QUARANTINE_PREFIX).await?.len();
+        Ok(report)
+    }
+}
