@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use tier::pipeline::CompactionRequest;
+use tier::pipeline::{CompactionReport, CompactionRequest};
+use tier_lambda::Metrics;
 
 /// What a run is asked to do. Arrives either as the schedule's constant input itself, or inside an
 /// EventBridge event's `detail`.
@@ -44,4 +45,34 @@ impl CompactorInput {
             ..template.clone()
         }
     }
+}
+
+/// The EMF metrics of a run: what an operator watches.
+pub fn metrics(report: &CompactionReport, took: std::time::Duration) -> Metrics {
+    let mut m = Metrics::new("compactor");
+    m.add(
+        "PartitionsExamined",
+        report.partitions_examined as f64,
+        "Count",
+    );
+    m.add("MergesExecuted", report.merges_executed as f64, "Count");
+    m.add("SegmentsMerged", report.segments_in_merges as f64, "Count");
+    m.add("BytesRewritten", report.bytes_written as f64, "Bytes");
+    m.add("SegmentsExpired", report.segments_expired as f64, "Count");
+    m.add(
+        "PartitionsSkipped",
+        report.plans.iter().filter(|p| p.skipped.is_some()).count() as f64,
+        "Count",
+    );
+    if let Some(gc) = &report.gc {
+        m.add(
+            "ArchivesDeleted",
+            (gc.retired_deleted + gc.orphans_deleted) as f64,
+            "Count",
+        );
+        m.add("ArchivesAwaitingGrace", gc.retired_waiting as f64, "Count");
+        m.add("QuarantinedObjects", gc.quarantined as f64, "Count");
+    }
+    m.add("RunMs", took.as_secs_f64() * 1e3, "Milliseconds");
+    m
 }

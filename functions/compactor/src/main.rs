@@ -1,7 +1,10 @@
 //! Compactor Lambda: on a schedule, compaction per partition.
 
+use std::time::Instant;
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use tier::clock::{Clock, SystemClock};
 use tier::pipeline::{CompactionPolicy, CompactionRequest};
 use tier_compactor::handler::CompactorInput;
 use tier_lambda::Config;
@@ -26,8 +29,10 @@ async fn main() -> Result<(), Error> {
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = CompactorInput::parse(&event.payload)?;
+        let started = Instant::now();
         let report = pipeline.compact(&input.request(template)).await?;
         tracing::info!(report = %serde_json::to_string(&report)?, "compaction run");
+        tier_compactor::handler::metrics(&report, started.elapsed()).emit(SystemClock.now_ms());
         Ok::<_, Error>(serde_json::to_value(report)?)
     }))
     .await

@@ -172,5 +172,18 @@ async fn a_real_run_merges_and_applies_retention() {
         .await
         .unwrap();
     assert_eq!(real.segments_expired, 1);
+    let emf =
+        tier_compactor::handler::metrics(&report, std::time::Duration::from_millis(5)).to_json(0);
+    assert_eq!(
+        (
+            emf["MergesExecuted"].as_f64(),
+            emf["SegmentsMerged"].as_f64()
+        ),
+        (Some(1.0), Some(3.0))
+    );
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+        "Function"
+    );
     assert!(pipeline.catalog().partition(&tp).await.unwrap().is_none());
 }

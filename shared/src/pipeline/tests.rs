@@ -1046,3 +1046,106 @@ async fn garbage_collection_waits_for_the_grace_period_and_keeps_live_archives()
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_compactors_and_a_reader_at_once_keep_every_byte_fetchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn crate::store::ObjectStore> =
+        Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
+    let catalog: Arc<dyn crate::catalog::Catalog> =
+        Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap());
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    let make = || {
+        Pipeline::new(
+            store.clone(),
+            catalog.clone(),
+            Arc::new(FixedClock(1)),
+            config.clone(),
+        )
+    };
+    let f = Fixture {
+        pipeline: make(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let mut originals = four_segments(&f).await;
+    for i in 4..8 {
+        let spec = SynthSpec {
+            seed: i,
+            start_timestamp_ms: 1_700_000_000_000 + i as i64 * 100_000,
+            ..spec(250, 1, Compression::Gzip, i as i64 * 250)
+        };
+        let batches = synth::batches(&spec).unwrap();
+        index_wal(&f, &format!("w{i}"), &batches).await;
+        originals.extend(batches);
+    }
+    let expected = partition_batches(&originals, 0);
+    let reader = {
+        let (p, expected) = (
+            make(),
+            expected
+                .iter()
+                .map(|(b, l, x)| (*b, *l, x.to_vec()))
+                .collect::<Vec<_>>(),
+        );
+        tokio::spawn(async move {
+            let view: Vec<(i64, i64, &[u8])> = expected
+                .iter()
+                .map(|(b, l, x)| (*b, *l, x.as_slice()))
+                .collect();
+            let mut checked = 0;
+            for round in 0..6 {
+                for offset in (round..2_000).step_by(97) {
+                    let got = p
+                        .fetch(&FetchRequest {
+                            tp: tp(0),
+                            offset,
+                            max_bytes: 30_000,
+                        })
+                        .await
+                        .unwrap();
+                    assert!(
+                        got.batches == expected_fetch(&view, offset, 30_000),
+                        "offset {offset}"
+                    );
+                    checked += 1;
+                }
+            }
+            checked
+        })
+    };
+    let req = CompactionRequest {
+        gc_grace_ms: Some(15 * 60_000),
+        ..Default::default()
+    };
+    let (one, two) = (make(), make());
+    let (a, b) = tokio::join!(one.compact(&req), two.compact(&req));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(reader.await.unwrap() > 100);
+    assert!(a.merges_executed + b.merges_executed >= 1);
+    let segments = catalog.segments(&tp(0)).await.unwrap();
+    assert!(
+        segments
+            .windows(2)
+            .all(|w| w[0].last_offset < w[1].base_offset),
+        "no overlaps"
+    );
+    let all = make()
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset: 0,
+            max_bytes: 64 << 20,
+        })
+        .await
+        .unwrap();
+    assert!(
+        all.batches == expected_fetch(&expected, 0, 64 << 20),
+        "every byte still fetchable"
+    );
+    for seg in &segments {
+        assert!(
+            store.exists(&seg.archive_key).await.unwrap(),
+            "no entry points to a missing object"
+        );
+    }
+}
