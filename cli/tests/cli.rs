@@ -286,7 +286,7 @@ fn inspect_describes_every_file_kind() {
 fn compact_merges_adjacent_segments_and_fetch_still_matches() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    for (i, start) in ["0", "500"].iter().enumerate() {
+    for (i, start) in ["0", "500", "1000", "1500"].iter().enumerate() {
         let wal = generate(
             dir.path(),
             &format!("s{i}.wal"),
@@ -316,7 +316,7 @@ fn compact_merges_adjacent_segments_and_fetch_still_matches() {
             dry["segments_in_merges"].as_u64(),
             dry["merges_executed"].as_u64()
         ),
-        (Some(4), Some(0))
+        (Some(8), Some(0))
     );
     let done = ok_json(&data, &["compact"]);
     assert_eq!(done["merges_executed"], 2, "one merge per partition");

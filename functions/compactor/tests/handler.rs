@@ -103,7 +103,7 @@ async fn a_real_run_merges_and_applies_retention() {
     let pipeline =
         Pipeline::embedded(dir.path(), Arc::new(SystemClock), PipelineConfig::default()).unwrap();
     let mut originals = Vec::new();
-    for i in 0..3 {
+    for i in 0..4 {
         let spec = SynthSpec {
             topic: "orders".parse().unwrap(),
             partitions: 1,
@@ -131,7 +131,7 @@ async fn a_real_run_merges_and_applies_retention() {
         .compact(&input.clone().request(&CompactionRequest::default()))
         .await
         .unwrap();
-    assert_eq!((report.merges_executed, report.segments_in_merges), (1, 3));
+    assert_eq!((report.merges_executed, report.segments_in_merges), (1, 4));
     assert!(report.bytes_written > 0);
     let tp = tier::types::TopicPartition::from_log_dir_name("orders-0").unwrap();
     assert_eq!(pipeline.catalog().segments(&tp).await.unwrap().len(), 1);
@@ -179,7 +179,7 @@ async fn a_real_run_merges_and_applies_retention() {
             emf["MergesExecuted"].as_f64(),
             emf["SegmentsMerged"].as_f64()
         ),
-        (Some(1.0), Some(3.0))
+        (Some(1.0), Some(4.0))
     );
     assert_eq!(
         emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
