@@ -282,7 +282,7 @@ pub struct CompactArgs {
 }
 
 /// `bench` arguments.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Records to generate per run.
     #[arg(long, default_value_t = 200_000)]
@@ -293,6 +293,13 @@ pub struct BenchArgs {
     /// Batch compression of the generated data.
     #[arg(long, value_enum, default_value_t = Codec::Lz4)]
     pub codec: Codec,
+    /// Measure compaction instead: index `--segments` small segments of one partition, compact until
+    /// nothing is left to merge, and compare segments, bytes and search latency before and after.
+    #[arg(long, conflicts_with = "aws")]
+    pub compaction: bool,
+    /// Segments to index for `--compaction` (records are spread evenly over them).
+    #[arg(long, default_value_t = 1_000)]
+    pub segments: u64,
     /// Measure against S3 and DynamoDB (honours AWS_ENDPOINT_URL, e.g. the local stack) instead of
     /// the embedded backend; needs a build with `--features aws`.
     #[arg(long)]

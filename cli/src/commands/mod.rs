@@ -3,6 +3,7 @@
 mod bench;
 #[cfg(feature = "aws")]
 mod bench_aws;
+mod bench_compaction;
 mod compact;
 mod demo;
 mod fetch;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Pack(a) => pack::run(a, json),
         Command::Compact(a) => compact::run(&open(&cli.data)?, a, json).await,
         Command::Bench(a) if a.aws => bench_aws(a, json).await,
+        Command::Bench(a) if a.compaction => bench_compaction::run(a, json).await,
         Command::Bench(a) => bench::run(a, json).await,
     }
 }
