@@ -279,6 +279,9 @@ pub struct CompactArgs {
     /// Delete retired and orphaned archives older than this many minutes.
     #[arg(long, default_value_t = 15)]
     pub grace_minutes: u64,
+    /// Start no new partition or merge after this many seconds.
+    #[arg(long)]
+    pub time_budget: Option<u64>,
 }
 
 /// `bench` arguments.

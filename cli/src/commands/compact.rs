@@ -21,6 +21,7 @@ pub async fn run(pipeline: &Pipeline, args: CompactArgs, json: bool) -> anyhow::
         gc_grace_ms: Some(
             i64::try_from(args.grace_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
         ),
+        time_budget: args.time_budget.map(std::time::Duration::from_secs),
     };
     let report = pipeline.compact(&req).await?;
     if json {

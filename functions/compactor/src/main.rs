@@ -1,6 +1,6 @@
 //! Compactor Lambda: on a schedule, compaction per partition.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -30,7 +30,15 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = CompactorInput::parse(&event.payload)?;
         let started = Instant::now();
-        let report = pipeline.compact(&input.request(template)).await?;
+        // Stop starting new work a minute before the invocation's deadline.
+        let remaining = event
+            .context
+            .deadline
+            .saturating_sub(SystemClock.now_ms().max(0) as u64);
+        let mut request = input.request(template);
+        request.time_budget =
+            Some(Duration::from_millis(remaining).saturating_sub(Duration::from_secs(60)));
+        let report = pipeline.compact(&request).await?;
         tracing::info!(report = %serde_json::to_string(&report)?, "compaction run");
         tier_compactor::handler::metrics(&report, started.elapsed()).emit(SystemClock.now_ms());
         Ok::<_, Error>(serde_json::to_value(report)?)

@@ -21,6 +21,9 @@ pub struct CompactionRequest {
     /// Collect garbage (retired and orphaned archives older than this, in ms) after compacting;
     /// `None` skips it.
     pub gc_grace_ms: Option<i64>,
+    /// Start no new partition or merge once this much time has passed (e.g. the Lambda's remaining
+    /// time less a margin).
+    pub time_budget: Option<std::time::Duration>,
 }
 
 /// What happened to one partition.
@@ -58,9 +61,11 @@ pub struct CompactionReport {
     pub segments_expired: usize,
     /// Partitions with something to do.
     pub plans: Vec<PartitionReport>,
-    /// Garbage collection, if requested.
+    /// Garbage collection, if requested (and the budget left time for it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gc: Option<super::GcReport>,
+    /// Whether the time budget ran out before every partition was done.
+    pub stopped_early: bool,
 }
 
 /// Whether an error means another writer changed the partition first (skip it, try next run).
@@ -74,18 +79,37 @@ fn lost_race(e: &PipelineError) -> bool {
     )
 }
 
+/// When a run must stop starting new work.
+struct Deadline(Option<std::time::Instant>);
+
+impl Deadline {
+    fn passed(&self) -> bool {
+        self.0.is_some_and(|d| std::time::Instant::now() >= d)
+    }
+}
+
 impl Pipeline {
-    /// Applies retention, then merges, to every (selected) partition. A partition another writer
-    /// changed meanwhile is skipped (and reported) until the next run. Superseded archives are left
-    /// in place for readers that already looked them up; garbage collection removes them later.
+    /// Applies retention, then merges, to every (selected) partition, the partitions with the most
+    /// segments first, then collects garbage. A partition another writer changed meanwhile is
+    /// skipped (and reported) until the next run. With a time budget no new partition or merge is
+    /// started once it is spent (`stopped_early`); every step leaves the catalog consistent.
     pub async fn compact(&self, req: &CompactionRequest) -> PipelineResult<CompactionReport> {
+        let deadline = Deadline(req.time_budget.map(|b| std::time::Instant::now() + b));
         let mut report = CompactionReport {
             dry_run: req.dry_run,
             ..Default::default()
         };
-        for info in self.catalog.partitions().await? {
+        let mut partitions = self.catalog.partitions().await?;
+        // Neediest first: a run cut short still helps where it matters most, and the next run finds
+        // those partitions smaller, so the others get their turn.
+        partitions.sort_by(|a, b| b.segment_count.cmp(&a.segment_count).then(a.tp.cmp(&b.tp)));
+        for info in partitions {
             if !req.topics.is_empty() && !req.topics.iter().any(|t| t == info.tp.topic.as_str()) {
                 continue;
+            }
+            if deadline.passed() {
+                report.stopped_early = true;
+                break;
             }
             report.partitions_examined += 1;
             let mut part = PartitionReport {
@@ -97,7 +121,7 @@ impl Pipeline {
                 skipped: None,
             };
             match self
-                .compact_partition(&info, req, &mut part, &mut report)
+                .compact_partition(&info, req, &deadline, &mut part, &mut report)
                 .await
             {
                 Ok(()) => {}
@@ -115,7 +139,11 @@ impl Pipeline {
             }
         }
         if let Some(grace_ms) = req.gc_grace_ms {
-            report.gc = Some(self.collect_garbage(grace_ms, req.dry_run).await?);
+            if deadline.passed() {
+                report.stopped_early = true;
+            } else {
+                report.gc = Some(self.collect_garbage(grace_ms, req.dry_run).await?);
+            }
         }
         Ok(report)
     }
@@ -124,6 +152,7 @@ impl Pipeline {
         &self,
         info: &PartitionInfo,
         req: &CompactionRequest,
+        deadline: &Deadline,
         part: &mut PartitionReport,
         report: &mut CompactionReport,
     ) -> PipelineResult<()> {
@@ -143,6 +172,10 @@ impl Pipeline {
         part.merges = plan_compaction(&segments, &req.policy);
         if !req.dry_run {
             for merge in &part.merges {
+                if deadline.passed() {
+                    report.stopped_early = true;
+                    break;
+                }
                 let outcome = self.merge_run(tp, merge).await?;
                 report.merges_executed += 1;
                 report.bytes_written += outcome.bytes_written;

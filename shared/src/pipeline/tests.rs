@@ -1149,3 +1149,25 @@ async fn two_compactors_and_a_reader_at_once_keep_every_byte_fetchable() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_spent_time_budget_stops_cleanly_and_the_next_run_finishes() {
+    let f = fixture();
+    four_segments(&f).await;
+    let before = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    let spent = CompactionRequest {
+        time_budget: Some(std::time::Duration::ZERO),
+        ..Default::default()
+    };
+    let report = f.pipeline.compact(&spent).await.unwrap();
+    assert!(report.stopped_early);
+    assert_eq!((report.partitions_examined, report.merges_executed), (0, 0));
+    assert_eq!(f.pipeline.catalog().segments(&tp(0)).await.unwrap(), before);
+    let generous = CompactionRequest {
+        time_budget: Some(std::time::Duration::from_secs(600)),
+        ..Default::default()
+    };
+    let report = f.pipeline.compact(&generous).await.unwrap();
+    assert!(!report.stopped_early);
+    assert_eq!(report.merges_executed, 1);
+}
