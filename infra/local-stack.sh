@@ -95,7 +95,7 @@ up() {
     local port pid
     port="$(free_port)" || die "cannot pick a free port"
     # setsid: the server outlives this script and the shell that eval'd it.
-    setsid "$venv/bin/moto_server" -H "$host" -p "$port" >"$state/moto.log" 2>&1 </dev/null &
+    setsid "$venv/bin/python" "$here/moto-serial.py" "$host" "$port" >"$state/moto.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$state/pid"
     echo "$port" >"$state/port"

@@ -30,14 +30,17 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = CompactorInput::parse(&event.payload)?;
         let started = Instant::now();
-        // Stop starting new work a minute before the invocation's deadline.
-        let remaining = event
+        // Stop starting new work before the invocation's deadline: leave a minute (or a fifth of a
+        // short invocation) to finish the step in progress.
+        let remaining_ms = event
             .context
             .deadline
             .saturating_sub(SystemClock.now_ms().max(0) as u64);
+        let remaining = Duration::from_millis(remaining_ms);
         let mut request = input.request(template);
-        request.time_budget =
-            Some(Duration::from_millis(remaining).saturating_sub(Duration::from_secs(60)));
+        // No deadline (0, or already past: a local emulator) means no budget.
+        request.time_budget = (remaining_ms > 0)
+            .then(|| remaining.saturating_sub(Duration::from_secs(60).min(remaining / 5)));
         let report = pipeline.compact(&request).await?;
         tracing::info!(report = %serde_json::to_string(&report)?, "compaction run");
         tier_compactor::handler::metrics(&report, started.elapsed()).emit(SystemClock.now_ms());
