@@ -169,7 +169,7 @@ impl Pipeline {
 
 /// Whether a store error means the object is gone. Without `s3:ListBucket` permission S3 answers a
 /// GET of a missing key with 403, so `Unauthorized` counts too.
-fn is_missing(kind: crate::store::StoreErrorKind) -> bool {
+pub(super) fn is_missing(kind: crate::store::StoreErrorKind) -> bool {
     use crate::store::StoreErrorKind::{NotFound, Unauthorized};
     matches!(kind, NotFound | Unauthorized)
 }

@@ -72,30 +72,55 @@ impl Pipeline {
             {
                 continue;
             }
-            for seg in self.catalog.segments(tp).await? {
-                if hits.len() >= limit {
-                    return Ok(hits);
-                }
-                if !overlaps(&seg, req) {
-                    continue;
-                }
-                let reader = SegmentReader::new(self.store(), &self.cache, &seg)?;
-                let index = reader.open_index().await?;
-                let offsets: BTreeSet<i64> = index
-                    .search(&req.query, &filter, limit - hits.len())?
-                    .into_iter()
-                    .map(|h| h.offset)
-                    .collect();
-                for record in self.records_at(&reader, &offsets).await? {
-                    hits.push(SearchHit {
-                        topic: tp.topic.to_string(),
-                        partition: tp.partition.get(),
-                        record,
-                    });
-                }
+            if hits.len() >= limit {
+                break;
             }
+            let want = limit - hits.len();
+            let found = match self.search_partition(tp, req, &filter, want).await {
+                // An archive was replaced (compaction) and deleted after the catalog was read:
+                // search the partition once more from a fresh catalog read.
+                Err(super::PipelineError::Store(e)) if super::fetch::is_missing(e.kind()) => {
+                    self.search_partition(tp, req, &filter, want).await?
+                }
+                other => other?,
+            };
+            hits.extend(found);
         }
         hits.truncate(limit);
+        Ok(hits)
+    }
+
+    /// The first `limit` hits of one partition, in offset order.
+    async fn search_partition(
+        &self,
+        tp: &crate::types::TopicPartition,
+        req: &SearchRequest,
+        filter: &SearchFilter,
+        limit: usize,
+    ) -> PipelineResult<Vec<SearchHit>> {
+        let mut hits = Vec::new();
+        for seg in self.catalog.segments(tp).await? {
+            if hits.len() >= limit {
+                break;
+            }
+            if !overlaps(&seg, req) {
+                continue;
+            }
+            let reader = SegmentReader::new(self.store(), &self.cache, &seg)?;
+            let index = reader.open_index().await?;
+            let offsets: BTreeSet<i64> = index
+                .search(&req.query, filter, limit - hits.len())?
+                .into_iter()
+                .map(|h| h.offset)
+                .collect();
+            for record in self.records_at(&reader, &offsets).await? {
+                hits.push(SearchHit {
+                    topic: tp.topic.to_string(),
+                    partition: tp.partition.get(),
+                    record,
+                });
+            }
+        }
         Ok(hits)
     }
 

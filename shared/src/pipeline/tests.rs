@@ -846,6 +846,7 @@ async fn retention_drops_the_oldest_segments_and_moves_the_earliest_offset() {
 struct StaleOnce {
     inner: Arc<dyn crate::catalog::Catalog>,
     stale: std::sync::Mutex<Option<crate::catalog::SegmentEntry>>,
+    stale_list: std::sync::Mutex<Option<Vec<crate::catalog::SegmentEntry>>>,
 }
 
 #[async_trait::async_trait]
@@ -901,6 +902,9 @@ impl crate::catalog::Catalog for StaleOnce {
         &self,
         tp: &TopicPartition,
     ) -> crate::catalog::CatalogResult<Vec<crate::catalog::SegmentEntry>> {
+        if let Some(stale) = self.stale_list.lock().unwrap().take() {
+            return Ok(stale);
+        }
         self.inner.segments(tp).await
     }
     async fn swap_segments(
@@ -954,6 +958,7 @@ async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
     let stale = StaleOnce {
         inner: catalog,
         stale: std::sync::Mutex::new(Some(segments[1].clone())),
+        stale_list: std::sync::Mutex::new(Some(segments.clone())),
     };
     let reader = Pipeline::new(store, Arc::new(stale), clock, config);
     let got = reader
@@ -968,6 +973,15 @@ async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
         got.batches,
         expected_fetch(&partition_batches(&originals, 0), 300, 1 << 20)
     );
+    // A search that listed the segments before the merge retries the partition from a fresh list.
+    let query = SearchRequest {
+        query: "value.country:ES".into(),
+        limit: 1_000,
+        ..Default::default()
+    };
+    let hits = reader.search(&query).await.unwrap();
+    assert!(!hits.is_empty());
+    assert_eq!(hits, compactor.search(&query).await.unwrap());
 }
 
 #[tokio::test]
