@@ -80,6 +80,29 @@ fn expected_fetch(batches: &[(i64, i64, &[u8])], offset: i64, max_bytes: usize) 
     out
 }
 
+/// Fetches partition 0 of `p` and asserts the bytes are exactly what Kafka semantics give over the
+/// original batches.
+async fn assert_fetch_matches(
+    p: &Pipeline,
+    originals: &[(u32, Vec<u8>)],
+    offset: i64,
+    max_bytes: usize,
+) {
+    let got = p
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset,
+            max_bytes,
+        })
+        .await
+        .unwrap();
+    let want = expected_fetch(&partition_batches(originals, 0), offset, max_bytes);
+    assert!(
+        got.batches == want,
+        "offset {offset} max_bytes {max_bytes}: bytes differ"
+    );
+}
+
 async fn index_wal(f: &Fixture, id: &str, batches: &[(u32, Vec<u8>)]) -> IndexReport {
     let wal = synth::wal_segment(&"orders".parse().unwrap(), batches).unwrap();
     f.pipeline.index_source(id, &wal, None).await.unwrap()
@@ -961,18 +984,7 @@ async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
         stale_list: std::sync::Mutex::new(Some(segments.clone())),
     };
     let reader = Pipeline::new(store, Arc::new(stale), clock, config);
-    let got = reader
-        .fetch(&FetchRequest {
-            tp: tp(0),
-            offset: 300,
-            max_bytes: 1 << 20,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        got.batches,
-        expected_fetch(&partition_batches(&originals, 0), 300, 1 << 20)
-    );
+    assert_fetch_matches(&reader, &originals, 300, 1 << 20).await;
     // A search that listed the segments before the merge retries the partition from a fresh list.
     let query = SearchRequest {
         query: "value.country:ES".into(),
@@ -1039,18 +1051,7 @@ async fn garbage_collection_waits_for_the_grace_period_and_keeps_live_archives()
         later.store().exists(&live[0].archive_key).await.unwrap(),
         "the live archive stays"
     );
-    let all = later
-        .fetch(&FetchRequest {
-            tp: tp(0),
-            offset: 0,
-            max_bytes: 64 << 20,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        all.batches,
-        expected_fetch(&partition_batches(&originals, 0), 0, 64 << 20)
-    );
+    assert_fetch_matches(&later, &originals, 0, 64 << 20).await;
     assert_eq!(
         later
             .collect_garbage(grace, false)
@@ -1144,18 +1145,8 @@ async fn two_compactors_and_a_reader_at_once_keep_every_byte_fetchable() {
             .all(|w| w[0].last_offset < w[1].base_offset),
         "no overlaps"
     );
-    let all = make()
-        .fetch(&FetchRequest {
-            tp: tp(0),
-            offset: 0,
-            max_bytes: 64 << 20,
-        })
-        .await
-        .unwrap();
-    assert!(
-        all.batches == expected_fetch(&expected, 0, 64 << 20),
-        "every byte still fetchable"
-    );
+    // Every byte is still fetchable.
+    assert_fetch_matches(&make(), &originals, 0, 64 << 20).await;
     for seg in &segments {
         assert!(
             store.exists(&seg.archive_key).await.unwrap(),
