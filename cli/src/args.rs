@@ -270,9 +270,17 @@ pub struct CompactArgs {
     /// Report what would be done without changing anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Drop segments whose newest record is older than this many hours.
-    #[arg(long)]
-    pub retention_hours: Option<u64>,
+    /// Drop segments whose newest record is older than this many hours (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub retention_hours: u64,
+    /// Drop a partition's oldest segments while the rest still holds this many bytes of batches
+    /// (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub retention_bytes: u64,
+    /// Per-topic retention overriding the two above, as JSON:
+    /// '{"audit": {"hours": 0}, "clicks": {"hours": 24, "bytes": 10737418240}}'.
+    #[arg(long, value_name = "JSON", value_parser = parse_retention_topics)]
+    pub retention_topics: Option<RetentionOverrides>,
     /// Merged segments aim for this many archive bytes.
     #[arg(long, default_value_t = 256 << 20)]
     pub target_bytes: u64,
@@ -313,4 +321,12 @@ pub struct BenchArgs {
     /// Catalog table for `--aws` (it must exist; the run uses a fresh topic).
     #[arg(long, env = "TIER_TABLE", requires = "aws")]
     pub table: Option<String>,
+}
+
+/// Per-topic retention overrides (`--retention-topics`).
+pub type RetentionOverrides =
+    std::collections::BTreeMap<tier::types::Topic, tier::pipeline::RetentionOverride>;
+
+fn parse_retention_topics(text: &str) -> Result<RetentionOverrides, String> {
+    tier::pipeline::RetentionPolicy::parse_overrides(text)
 }

@@ -326,3 +326,73 @@ fn compact_merges_adjacent_segments_and_fetch_still_matches() {
     ok_json(&data, &[&fetch[..], &[after.as_str()]].concat());
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&after).unwrap());
 }
+
+#[test]
+fn compact_applies_retention_per_topic_and_rejects_malformed_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for topic in ["orders", "audit"] {
+        for (i, start) in ["0", "500"].iter().enumerate() {
+            let wal = generate(
+                dir.path(),
+                &format!("{topic}{i}.wal"),
+                &["--topic", topic, "--start-offset", start],
+            );
+            ok_json(&data, &["index", &wal]);
+        }
+    }
+    let bad = tierctl(
+        &data,
+        &["compact", "--retention-topics", r#"{"audit": {"days": 1}}"#],
+    );
+    // A usage error, reported by the argument parser (exit 2) before anything is opened.
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--retention-topics")
+            && stderr.contains("topic \"audit\": unknown field `days`"),
+        "{stderr}"
+    );
+    let done = ok_json(
+        &data,
+        &[
+            "compact",
+            "--retention-bytes",
+            "1",
+            "--retention-topics",
+            r#"{"audit": {"bytes": 0}}"#,
+        ],
+    );
+    assert_eq!(done["segments_expired"], 2, "one per orders partition");
+    for plan in done["plans"].as_array().unwrap() {
+        assert_eq!(plan["topic"], "orders");
+        assert_eq!(plan["earliest_after_retention"], 500);
+    }
+    let out = tierctl(
+        &data,
+        &[
+            "fetch",
+            "--topic",
+            "orders",
+            "--partition",
+            "0",
+            "--offset",
+            "0",
+        ],
+    );
+    fails(&out, &["500"]);
+    let ls = ok_json(&data, &["ls"]);
+    let counts: Vec<(String, u64)> = ls["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["tp"]["topic"].as_str().unwrap().to_owned(),
+                p["segment_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(counts.contains(&("audit".into(), 2)), "{counts:?}");
+    assert!(counts.contains(&("orders".into(), 1)), "{counts:?}");
+}

@@ -1,15 +1,12 @@
 //! `tierctl compact`: merge small adjacent segments and apply retention.
 
-use tier::pipeline::{CompactionPolicy, CompactionRequest, Pipeline};
+use tier::pipeline::{CompactionPolicy, CompactionRequest, Pipeline, Retention, RetentionPolicy};
 
 use super::Status;
 use crate::args::CompactArgs;
 use crate::output;
 
 pub async fn run(pipeline: &Pipeline, args: CompactArgs, json: bool) -> anyhow::Result<Status> {
-    let retention_ms = args
-        .retention_hours
-        .map(|h| i64::try_from(h.saturating_mul(3_600_000)).unwrap_or(i64::MAX));
     let req = CompactionRequest {
         topics: args.topic,
         dry_run: args.dry_run,
@@ -17,7 +14,10 @@ pub async fn run(pipeline: &Pipeline, args: CompactArgs, json: bool) -> anyhow::
             target_bytes: args.target_bytes,
             ..Default::default()
         },
-        retention_ms,
+        retention: RetentionPolicy {
+            default: Retention::from_hours_and_bytes(args.retention_hours, args.retention_bytes),
+            topics: args.retention_topics.unwrap_or_default(),
+        },
         gc_grace_ms: Some(
             i64::try_from(args.grace_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
         ),
@@ -60,8 +60,13 @@ pub async fn run(pipeline: &Pipeline, args: CompactArgs, json: bool) -> anyhow::
                 )
             })
             .collect();
+        let cut = match (p.expired, p.earliest_after_retention) {
+            (0, _) => String::new(),
+            (_, Some(earliest)) => format!(" (earliest offset now {earliest})"),
+            (_, None) => " (partition now empty)".to_owned(),
+        };
         output::text(format!(
-            "  {}/{}: {} segment(s); expire {}; merge {}{}",
+            "  {}/{}: {} segment(s); expire {}{cut}; merge {}{}",
             p.topic,
             p.partition,
             p.segments,

@@ -1,6 +1,8 @@
 //! Function configuration from environment variables, parsed and validated once at cold start.
 
-use tier::pipeline::PipelineConfig;
+use tier::pipeline::{
+    CompactionPolicy, CompactionRequest, PipelineConfig, Retention, RetentionPolicy,
+};
 
 /// A configuration variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,8 +29,10 @@ pub struct Config {
     pub cache_bytes: usize,
     /// `TIER_MAX_FETCH_BYTES`: cap on a fetch's `max_bytes` (the response must fit 6 MB after base64).
     pub max_fetch_bytes: usize,
-    /// `TIER_RETENTION_HOURS`: compactor retention by time, 0 = keep forever.
-    pub retention_hours: u64,
+    /// Compactor retention: `TIER_RETENTION_HOURS` (by age, 0 = no limit) and
+    /// `TIER_RETENTION_BYTES` (per partition, 0 = no limit) for every topic, overridden per topic by
+    /// `TIER_RETENTION_TOPICS` (JSON: `{"topic": {"hours": N, "bytes": N}}`).
+    pub retention: RetentionPolicy,
     /// `TIER_GRACE_MINUTES`: compactor grace period before deleting superseded archives.
     pub grace_minutes: u64,
     /// `TIER_TARGET_SEGMENT_BYTES`: compactor merge target.
@@ -82,7 +86,19 @@ impl Config {
             compression_level: parse(&get, "TIER_COMPRESSION_LEVEL", 6)?,
             cache_bytes: parse(&get, "TIER_CACHE_BYTES", 128 << 20)?,
             max_fetch_bytes: parse(&get, "TIER_MAX_FETCH_BYTES", FETCH_BYTES_LIMIT)?,
-            retention_hours: parse(&get, "TIER_RETENTION_HOURS", 0)?,
+            retention: RetentionPolicy {
+                default: Retention::from_hours_and_bytes(
+                    parse(&get, "TIER_RETENTION_HOURS", 0)?,
+                    parse(&get, "TIER_RETENTION_BYTES", 0)?,
+                ),
+                topics: RetentionPolicy::parse_overrides(
+                    &get("TIER_RETENTION_TOPICS").unwrap_or_default(),
+                )
+                .map_err(|reason| ConfigError {
+                    name: "TIER_RETENTION_TOPICS",
+                    reason,
+                })?,
+            },
             grace_minutes: parse(&get, "TIER_GRACE_MINUTES", 15)?,
             target_segment_bytes: parse(&get, "TIER_TARGET_SEGMENT_BYTES", 256 << 20)?,
             log: get("TIER_LOG").unwrap_or_else(|| "info".into()),
@@ -116,6 +132,22 @@ impl Config {
         p.max_fetch_bytes = self.max_fetch_bytes;
         p.cache_bytes = self.cache_bytes;
         p
+    }
+
+    /// The compactor's standing request: merge target, retention and grace period (a run adds its
+    /// topics, dry-run flag and time budget).
+    pub fn compaction_request(&self) -> CompactionRequest {
+        CompactionRequest {
+            policy: CompactionPolicy {
+                target_bytes: self.target_segment_bytes,
+                ..Default::default()
+            },
+            retention: self.retention.clone(),
+            gc_grace_ms: Some(
+                i64::try_from(self.grace_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
+            ),
+            ..Default::default()
+        }
     }
 }
 
@@ -155,5 +187,36 @@ mod tests {
         assert_eq!(err.name, "TIER_MAX_FETCH_BYTES");
         let err = config(&[&base[..], &[("TIER_COMPRESSION_LEVEL", "12")]].concat()).unwrap_err();
         assert_eq!(err.name, "TIER_COMPRESSION_LEVEL");
+        let err = config(&[&base[..], &[("TIER_RETENTION_TOPICS", r#"{"a/b": {}}"#)]].concat())
+            .unwrap_err();
+        assert_eq!(err.name, "TIER_RETENTION_TOPICS");
+        assert!(err.reason.contains("\"a/b\""), "{}", err.reason);
+    }
+
+    #[test]
+    fn the_compaction_request_carries_retention_per_topic_and_the_grace_period() {
+        let c = config(&[
+            ("TIER_BUCKET", "b"),
+            ("TIER_TABLE", "t"),
+            ("TIER_RETENTION_HOURS", "168"),
+            ("TIER_RETENTION_BYTES", "1000"),
+            ("TIER_RETENTION_TOPICS", r#"{"audit": {"hours": 0}}"#),
+            ("TIER_GRACE_MINUTES", "5"),
+        ])
+        .unwrap();
+        let req = c.compaction_request();
+        assert_eq!(req.gc_grace_ms, Some(300_000));
+        assert_eq!(req.policy.target_bytes, 256 << 20);
+        let topic = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            req.retention.for_topic(&topic("orders")),
+            Retention::from_hours_and_bytes(168, 1000)
+        );
+        assert_eq!(
+            req.retention.for_topic(&topic("audit")),
+            Retention::from_hours_and_bytes(0, 1000)
+        );
+        let none = config(&[("TIER_BUCKET", "b"), ("TIER_TABLE", "t")]).unwrap();
+        assert!(none.compaction_request().retention.default.is_unlimited());
     }
 }

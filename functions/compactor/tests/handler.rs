@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 use tier::clock::SystemClock;
 use tier::kafka::Compression;
-use tier::pipeline::CompactionRequest;
+use tier::pipeline::{CompactionRequest, Retention, RetentionPolicy};
 use tier::pipeline::{Pipeline, PipelineConfig};
 use tier::synth::{self, SynthSpec, ValueShape};
 use tier_compactor::handler::CompactorInput;
@@ -150,7 +150,10 @@ async fn a_real_run_merges_and_applies_retention() {
 
     // Everything is decades old for the system clock: a 1-hour retention drops the merged segment.
     let settings = CompactionRequest {
-        retention_ms: Some(3_600_000),
+        retention: RetentionPolicy {
+            default: Retention::from_hours_and_bytes(1, 0),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let dry_input = CompactorInput {

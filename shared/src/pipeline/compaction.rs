@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use super::{CompactionPolicy, MergeRun, Pipeline, PipelineError, PipelineResult, plan_compaction};
+use super::{
+    CompactionPolicy, MergeRun, Pipeline, PipelineError, PipelineResult, RetentionPolicy,
+    plan_compaction,
+};
 use crate::catalog::CatalogError;
 use crate::catalog::PartitionInfo;
 
@@ -16,8 +19,8 @@ pub struct CompactionRequest {
     pub dry_run: bool,
     /// Which segments to merge.
     pub policy: CompactionPolicy,
-    /// Drop segments whose newest record is older than this (ms); `None` keeps everything.
-    pub retention_ms: Option<i64>,
+    /// What to keep of each topic (the default keeps everything).
+    pub retention: RetentionPolicy,
     /// Collect garbage (retired and orphaned archives older than this, in ms) after compacting;
     /// `None` skips it.
     pub gc_grace_ms: Option<i64>,
@@ -37,6 +40,10 @@ pub struct PartitionReport {
     pub segments: u64,
     /// Segments dropped (or, on a dry run, to drop) by retention.
     pub expired: usize,
+    /// The retention cut point: the earliest offset after retention, when it dropped segments
+    /// (`None` with `expired > 0`: the partition is now empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_after_retention: Option<i64>,
     /// Merges planned (and, unless a dry run, executed).
     pub merges: Vec<MergeRun>,
     /// Why the partition was left as it was, when a concurrent change won the race.
@@ -66,6 +73,8 @@ pub struct CompactionReport {
     pub gc: Option<super::GcReport>,
     /// Whether the time budget ran out before every partition was done.
     pub stopped_early: bool,
+    /// Wall time of the run in milliseconds.
+    pub took_ms: u64,
 }
 
 /// Whether an error means another writer changed the partition first (skip it, try next run).
@@ -94,7 +103,8 @@ impl Pipeline {
     /// skipped (and reported) until the next run. With a time budget no new partition or merge is
     /// started once it is spent (`stopped_early`); every step leaves the catalog consistent.
     pub async fn compact(&self, req: &CompactionRequest) -> PipelineResult<CompactionReport> {
-        let deadline = Deadline(req.time_budget.map(|b| std::time::Instant::now() + b));
+        let started = std::time::Instant::now();
+        let deadline = Deadline(req.time_budget.map(|b| started + b));
         let mut report = CompactionReport {
             dry_run: req.dry_run,
             ..Default::default()
@@ -117,6 +127,7 @@ impl Pipeline {
                 partition: info.tp.partition.get(),
                 segments: info.segment_count,
                 expired: 0,
+                earliest_after_retention: None,
                 merges: Vec::new(),
                 skipped: None,
             };
@@ -145,6 +156,7 @@ impl Pipeline {
                 report.gc = Some(self.collect_garbage(grace_ms, req.dry_run).await?);
             }
         }
+        report.took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(report)
     }
 
@@ -157,12 +169,13 @@ impl Pipeline {
         report: &mut CompactionReport,
     ) -> PipelineResult<()> {
         let tp = &info.tp;
-        if let Some(retention_ms) = req.retention_ms {
-            part.expired = self
-                .apply_retention(tp, retention_ms, req.dry_run)
-                .await?
-                .removed
-                .len();
+        let retention = req.retention.for_topic(&tp.topic);
+        if !retention.is_unlimited() {
+            let outcome = self.apply_retention(tp, &retention, req.dry_run).await?;
+            part.expired = outcome.removed.len();
+            if part.expired > 0 {
+                part.earliest_after_retention = outcome.earliest;
+            }
         }
         let mut segments = self.catalog.segments(tp).await?;
         if req.dry_run {

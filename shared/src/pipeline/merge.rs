@@ -1,7 +1,7 @@
-//! Executing compaction: merging a run of adjacent segments into one, and retention by time.
+//! Executing compaction: merging a run of adjacent segments into one.
 //!
-//! Both change the catalog with one conditional swap at the partition version read at the start, so
-//! a concurrent change makes them fail cleanly (nothing applied) instead of half-applying. Superseded
+//! The catalog changes with one conditional swap at the partition version read at the start, so a
+//! concurrent change makes the merge fail cleanly (nothing applied) instead of half-applying. Superseded
 //! archives are not deleted here: a reader that looked up the old catalog entry still finds its object.
 //! Deleting them after a grace period is garbage collection's job.
 
@@ -26,15 +26,6 @@ pub struct MergeOutcome {
     pub bytes_written: u64,
     /// The partition version after the swap.
     pub version: u64,
-}
-
-/// What retention did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RetentionOutcome {
-    /// Segments dropped from the catalog.
-    pub removed: Vec<SegmentId>,
-    /// The new earliest offset, `None` if the partition is now empty.
-    pub earliest: Option<i64>,
 }
 
 impl Pipeline {
@@ -110,34 +101,5 @@ impl Pipeline {
                 Err(e.into())
             }
         }
-    }
-
-    /// Drops the oldest segments whose newest record is older than `now - retention_ms`, in one
-    /// conditional swap (`dry_run`: only reports them). Only a prefix of the partition is dropped, so
-    /// the tiered range stays contiguous and the earliest offset moves forward.
-    pub async fn apply_retention(
-        &self,
-        tp: &TopicPartition,
-        retention_ms: i64,
-        dry_run: bool,
-    ) -> PipelineResult<RetentionOutcome> {
-        let info = self.partition_info(tp).await?;
-        let cutoff = self.clock.now_ms().saturating_sub(retention_ms);
-        let segments = self.catalog.segments(tp).await?;
-        let expired: Vec<SegmentId> = segments
-            .iter()
-            .take_while(|s| s.max_timestamp < cutoff)
-            .map(|s| s.id.clone())
-            .collect();
-        if !expired.is_empty() && !dry_run {
-            self.catalog
-                .swap_segments(tp, info.version, &expired, &[], self.clock.now_ms())
-                .await?;
-        }
-        let earliest = segments.get(expired.len()).map(|s| s.base_offset.get());
-        Ok(RetentionOutcome {
-            removed: expired,
-            earliest,
-        })
     }
 }

@@ -11,6 +11,7 @@ mod index;
 mod ingest;
 mod merge;
 mod offsets;
+mod retention;
 mod search;
 mod segment_reader;
 mod view;
@@ -25,8 +26,9 @@ pub use fetch::{FetchRequest, FetchResult};
 pub use gc::GcReport;
 pub use index::{IndexReport, SegmentSummary};
 pub use ingest::{IngestOutcome, SourceObject};
-pub use merge::{MergeOutcome, RetentionOutcome};
+pub use merge::MergeOutcome;
 pub use offsets::{OffsetQuery, OffsetResult};
+pub use retention::{Retention, RetentionOutcome, RetentionOverride, RetentionPolicy};
 pub use search::{SearchHit, SearchRequest};
 pub use view::{HeaderView, RecordView};
 

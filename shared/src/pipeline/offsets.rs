@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::segment_reader::SegmentReader;
 use super::view::effective_timestamp;
 use super::{Pipeline, PipelineError, PipelineResult};
+use crate::catalog::SegmentEntry;
 use crate::types::TopicPartition;
 
 /// Which offset to look up.
@@ -57,7 +58,26 @@ impl Pipeline {
             self.partition_info(tp).await?;
             return Ok(None);
         };
-        let reader = SegmentReader::new(self.store(), &self.cache, &seg)?;
+        match self.first_at_or_after(&seg, ts).await {
+            // The archive was replaced (e.g. merged by compaction) and deleted after the catalog was
+            // read: look the segment up once more.
+            Err(PipelineError::Store(e)) if super::fetch::is_missing(e.kind()) => {
+                match self.catalog.segment_for_timestamp(tp, ts).await? {
+                    Some(seg) => self.first_at_or_after(&seg, ts).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+            other => other.map(Some),
+        }
+    }
+
+    /// The first record of `seg` with a timestamp `>= ts` (the catalog says there is one).
+    async fn first_at_or_after(
+        &self,
+        seg: &SegmentEntry,
+        ts: i64,
+    ) -> PipelineResult<(i64, Option<i64>)> {
+        let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
         // Chunk max timestamps are computed from the records at indexing time, so the first chunk
         // reaching `ts` holds the answer.
         let Some(i) = reader.toc.chunks.iter().position(|c| c.max_timestamp >= ts) else {
@@ -75,7 +95,7 @@ impl Pipeline {
                 for r in &records {
                     let t = effective_timestamp(batch.header(), r);
                     if t >= ts {
-                        return Ok(Some((r.offset, Some(t))));
+                        return Ok((r.offset, Some(t)));
                     }
                 }
             }

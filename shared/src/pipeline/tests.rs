@@ -830,13 +830,14 @@ async fn retention_drops_the_oldest_segments_and_moves_the_earliest_offset() {
     let now = segments[1].max_timestamp + 3_600_000 + 1;
     drop(f);
     let p = Pipeline::embedded(dir.path(), Arc::new(FixedClock(now)), config).unwrap();
-    let planned = p.apply_retention(&tp(0), 3_600_000, true).await.unwrap();
+    let hour = Retention::from_hours_and_bytes(1, 0);
+    let planned = p.apply_retention(&tp(0), &hour, true).await.unwrap();
     assert_eq!(
         p.catalog().segments(&tp(0)).await.unwrap().len(),
         4,
         "a dry run changes nothing"
     );
-    let outcome = p.apply_retention(&tp(0), 3_600_000, false).await.unwrap();
+    let outcome = p.apply_retention(&tp(0), &hour, false).await.unwrap();
     assert_eq!(outcome, planned);
     assert_eq!(
         outcome.removed,
@@ -855,12 +856,90 @@ async fn retention_drops_the_oldest_segments_and_moves_the_earliest_offset() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        p.apply_retention(&tp(0), 3_600_000, false)
+        p.apply_retention(&tp(0), &hour, false)
             .await
             .unwrap()
             .removed,
         vec![]
     );
+}
+
+#[tokio::test]
+async fn compaction_applies_each_topics_retention_and_reports_the_cut_point() {
+    let f = fixture();
+    four_segments(&f).await;
+    let audit: Topic = "audit".parse().unwrap();
+    let audit_tp = TopicPartition::new(audit.clone(), Partition::try_from(0).unwrap());
+    for i in 0..2 {
+        let spec = SynthSpec {
+            topic: audit.clone(),
+            seed: 10 + i,
+            ..spec(100, 1, Compression::None, i as i64 * 100)
+        };
+        let wal = synth::wal_segment(&audit, &synth::batches(&spec).unwrap()).unwrap();
+        f.pipeline
+            .index_source(&format!("a{i}"), &wal, None)
+            .await
+            .unwrap();
+    }
+    let orders = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    // Keep one segment's worth of bytes by default; the audit topic keeps everything.
+    let req = CompactionRequest {
+        retention: RetentionPolicy {
+            default: Retention::from_hours_and_bytes(0, orders[3].data_bytes),
+            topics: RetentionPolicy::parse_overrides(r#"{"audit": {"bytes": 0}}"#).unwrap(),
+        },
+        ..Default::default()
+    };
+    let dry = f
+        .pipeline
+        .compact(&CompactionRequest {
+            dry_run: true,
+            ..req.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(f.pipeline.catalog().segments(&tp(0)).await.unwrap(), orders);
+    let report = f.pipeline.compact(&req).await.unwrap();
+    for r in [&dry, &report] {
+        assert_eq!(r.segments_expired, 3);
+        assert_eq!(r.plans.len(), 1, "only orders had something to do");
+        assert_eq!(
+            (r.plans[0].topic.as_str(), r.plans[0].expired),
+            ("orders", 3)
+        );
+        assert_eq!(r.plans[0].earliest_after_retention, Some(750));
+    }
+    assert_eq!(
+        f.pipeline.catalog().segments(&tp(0)).await.unwrap(),
+        orders[3..]
+    );
+    assert_eq!(
+        f.pipeline
+            .catalog()
+            .segments(&audit_tp)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        f.pipeline.catalog().retired_archives().await.unwrap().len(),
+        3,
+        "dropped archives wait for garbage collection"
+    );
+    match f
+        .pipeline
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset: 0,
+            max_bytes: 1,
+        })
+        .await
+    {
+        Err(PipelineError::OffsetOutOfRange { earliest, .. }) => assert_eq!(earliest.get(), 750),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A catalog that answers the first `segment_covering` with entries captured before compaction, as a
@@ -870,6 +949,7 @@ struct StaleOnce {
     inner: Arc<dyn crate::catalog::Catalog>,
     stale: std::sync::Mutex<Option<crate::catalog::SegmentEntry>>,
     stale_list: std::sync::Mutex<Option<Vec<crate::catalog::SegmentEntry>>>,
+    stale_by_time: std::sync::Mutex<Option<crate::catalog::SegmentEntry>>,
 }
 
 #[async_trait::async_trait]
@@ -919,6 +999,9 @@ impl crate::catalog::Catalog for StaleOnce {
         tp: &TopicPartition,
         t: i64,
     ) -> crate::catalog::CatalogResult<Option<crate::catalog::SegmentEntry>> {
+        if let Some(stale) = self.stale_by_time.lock().unwrap().take() {
+            return Ok(Some(stale));
+        }
         self.inner.segment_for_timestamp(tp, t).await
     }
     async fn segments(
@@ -951,7 +1034,7 @@ impl crate::catalog::Catalog for StaleOnce {
 }
 
 #[tokio::test]
-async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
+async fn readers_that_find_their_archive_gone_reread_the_catalog_once() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn crate::store::ObjectStore> =
         Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
@@ -982,6 +1065,7 @@ async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
         inner: catalog,
         stale: std::sync::Mutex::new(Some(segments[1].clone())),
         stale_list: std::sync::Mutex::new(Some(segments.clone())),
+        stale_by_time: std::sync::Mutex::new(Some(segments[2].clone())),
     };
     let reader = Pipeline::new(store, Arc::new(stale), clock, config);
     assert_fetch_matches(&reader, &originals, 300, 1 << 20).await;
@@ -994,6 +1078,20 @@ async fn a_fetch_that_finds_its_archive_gone_rereads_the_catalog_once() {
     let hits = reader.search(&query).await.unwrap();
     assert!(!hits.is_empty());
     assert_eq!(hits, compactor.search(&query).await.unwrap());
+    // So does an offset-for-time lookup that found segment 2 before the merge.
+    let ts = segments[2].min_timestamp + 1;
+    let found = reader
+        .offsets(&tp(0), OffsetQuery::Timestamp(ts))
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        compactor
+            .offsets(&tp(0), OffsetQuery::Timestamp(ts))
+            .await
+            .unwrap()
+    );
+    assert!(found.offset.is_some_and(|o| (500..750).contains(&o)));
 }
 
 #[tokio::test]
