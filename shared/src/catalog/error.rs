@@ -56,6 +56,18 @@ impl CatalogError {
         }
     }
 
+    /// Whether the failed call certainly changed nothing: a condition did not hold. After any other
+    /// failure (a timeout, a lost response) the change may have been applied, so whatever it
+    /// referenced must be kept (garbage collection removes it later if it is unreferenced).
+    pub fn certainly_unapplied(&self) -> bool {
+        matches!(
+            self,
+            CatalogError::Conflict { .. }
+                | CatalogError::VersionMismatch { .. }
+                | CatalogError::UnknownSegment { .. }
+        )
+    }
+
     /// Whether retrying the same call may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -38,8 +38,16 @@ impl Pipeline {
     pub async fn collect_garbage(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
         let cutoff = self.clock.now_ms().saturating_sub(grace_ms);
         let mut report = GcReport::default();
+        // Live segments first, retirements second: a swap moves an archive from one to the other
+        // atomically, so one that moves during this scan is seen in at least one of them.
+        let mut referenced: HashSet<ObjectKey> = HashSet::new();
+        for info in self.catalog.partitions().await? {
+            for seg in self.catalog.segments(&info.tp).await? {
+                referenced.insert(seg.archive_key);
+            }
+        }
         let retired = self.catalog.retired_archives().await?;
-        let mut referenced: HashSet<ObjectKey> = retired.iter().map(|r| r.key.clone()).collect();
+        referenced.extend(retired.iter().map(|r| r.key.clone()));
         let due: Vec<ObjectKey> = retired
             .iter()
             .filter(|r| r.retired_at_ms <= cutoff)
@@ -52,11 +60,6 @@ impl Pipeline {
                 self.store.delete(key).await?;
             }
             self.catalog.forget_retired(&due).await?;
-        }
-        for info in self.catalog.partitions().await? {
-            for seg in self.catalog.segments(&info.tp).await? {
-                referenced.insert(seg.archive_key);
-            }
         }
         for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
             if referenced.contains(&object.key) || object.last_modified_ms > cutoff {

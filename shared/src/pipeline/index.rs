@@ -132,8 +132,12 @@ impl Pipeline {
         let outcome = match self.catalog.register(&ingest, &built).await {
             Ok(outcome) => outcome,
             Err(e) => {
-                self.delete_archives(built.iter().map(|s| &s.archive_key))
-                    .await;
+                // Only a rejected registration certainly left the new archives unreferenced; after
+                // a lost response they may be live, and garbage collection removes them if not.
+                if e.certainly_unapplied() {
+                    self.delete_archives(built.iter().map(|s| &s.archive_key))
+                        .await;
+                }
                 return Err(e.into());
             }
         };

@@ -33,7 +33,8 @@ impl Pipeline {
     /// the same original batches, byte for byte, and whose index is the merge of their indexes.
     ///
     /// Fails with `VersionMismatch` / `UnknownSegment` (nothing changed, the new archive removed) if
-    /// the partition changed since it was read.
+    /// the partition changed since it was read. After a backend failure of the swap the new archive
+    /// is kept: the swap may have been applied.
     pub async fn merge_run(
         &self,
         tp: &TopicPartition,
@@ -95,7 +96,11 @@ impl Pipeline {
                 version,
             }),
             Err(e) => {
-                if let Err(d) = self.store.delete(&entry.archive_key).await {
+                // A rejected swap certainly left the output unused; after a lost response it may be
+                // live (garbage collection removes it later if it is not).
+                if e.certainly_unapplied()
+                    && let Err(d) = self.store.delete(&entry.archive_key).await
+                {
                     tracing::warn!(key = %entry.archive_key, error = %d, "could not delete unused merge output");
                 }
                 Err(e.into())

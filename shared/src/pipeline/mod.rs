@@ -129,4 +129,8 @@ impl Pipeline {
 }
 
 #[cfg(test)]
+mod faults;
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;

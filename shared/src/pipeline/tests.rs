@@ -1274,3 +1274,50 @@ async fn a_spent_time_budget_stops_cleanly_and_the_next_run_finishes() {
     assert!(!report.stopped_early);
     assert_eq!(report.merges_executed, 1);
 }
+
+#[tokio::test]
+async fn garbage_collection_racing_a_merge_keeps_the_archives_it_retires() {
+    use crate::clock::{Clock, SystemClock};
+    use crate::pipeline::faults::{FaultyCatalog, Fuse};
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn crate::store::ObjectStore> =
+        Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
+    let catalog: Arc<dyn crate::catalog::Catalog> =
+        Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap());
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    // An hour from now: every object is past the grace period, so only references protect it.
+    let clock = Arc::new(FixedClock(SystemClock.now_ms() + 3_600_000));
+    let compactor = Pipeline::new(
+        store.clone(),
+        catalog.clone(),
+        clock.clone(),
+        config.clone(),
+    );
+    let f = Fixture {
+        pipeline: compactor.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let originals = four_segments(&f).await;
+    let old = catalog.segments(&tp(0)).await.unwrap();
+    let run = plan_compaction(&old, &CompactionPolicy::default()).remove(0);
+    // The merge commits while the collector is between its reads of the catalog.
+    let observed = FaultyCatalog::new(catalog.clone(), Arc::new(Fuse::default()));
+    *observed.before_segments.lock().unwrap() = Some(Box::pin(async move {
+        compactor.merge_run(&tp(0), &run).await.unwrap();
+    }));
+    let collector = Pipeline::new(store.clone(), Arc::new(observed), clock, config.clone());
+    let report = collector.collect_garbage(15 * 60_000, false).await.unwrap();
+    assert_eq!(
+        (report.orphans_deleted, report.retired_waiting),
+        (0, 4),
+        "{report:?}"
+    );
+    for seg in &old {
+        assert!(
+            store.exists(&seg.archive_key).await.unwrap(),
+            "a retired archive must outlive its grace period"
+        );
+    }
+    assert_fetch_matches(&f.pipeline, &originals, 0, 64 << 20).await;
+}

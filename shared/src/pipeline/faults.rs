@@ -1,0 +1,337 @@
+//! Fault injection for tests: an object store and a catalog that let a chosen number of writes
+//! through and then fail the next one — a crash (that write, applied or not, and every later call
+//! fail, as if the process had died there) or a lost response (the write is applied, its caller sees
+//! a failure, and the process goes on).
+//!
+//! The catalog can also run another process's change just before its next segment listing, to
+//! interleave the two at a chosen point.
+//!
+//! The wrappers sit between a pipeline and real backends; the state the backends are left in is
+//! exactly what the failing process would leave.
+
+use std::future::Future;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::catalog::{
+    Catalog, CatalogError, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome,
+    RetiredArchive, SegmentEntry,
+};
+use crate::store::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
+use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
+
+/// Which write fails, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    /// Writes (puts, deletes, catalog changes) that succeed first.
+    pub after_writes: u32,
+    /// What happens to the next one.
+    pub kind: FaultKind,
+}
+
+/// How the failing write fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The process dies before the write.
+    Crash,
+    /// The process dies after the write is applied, before it sees the response.
+    CrashAfterWrite,
+    /// The write is applied, the response is lost (the caller sees a timeout), the process goes on.
+    LostResponse,
+}
+
+/// Shared by the store and the catalog of one "process".
+#[derive(Debug, Default)]
+pub struct Fuse {
+    state: Mutex<FuseState>,
+}
+
+#[derive(Debug, Default)]
+struct FuseState {
+    armed: Option<Fault>,
+    writes: u32,
+    fired: bool,
+    dead: bool,
+}
+
+/// What happens to one write.
+enum Fate {
+    Pass,
+    Fail,
+    ApplyThenFail,
+}
+
+impl Fuse {
+    /// Fail as `fault` says, counting writes from now.
+    pub fn arm(&self, fault: Fault) {
+        *self.lock() = FuseState {
+            armed: Some(fault),
+            ..FuseState::default()
+        };
+    }
+
+    /// Back to a healthy process (after a crash: a restart).
+    pub fn disarm(&self) {
+        *self.lock() = FuseState::default();
+    }
+
+    /// Whether the fault happened.
+    pub fn fired(&self) -> bool {
+        self.lock().fired
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FuseState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> bool {
+        !self.lock().dead
+    }
+
+    fn write(&self) -> Fate {
+        let mut s = self.lock();
+        if s.dead {
+            return Fate::Fail;
+        }
+        let Some(fault) = s.armed.filter(|_| !s.fired) else {
+            return Fate::Pass;
+        };
+        if s.writes < fault.after_writes {
+            s.writes += 1;
+            return Fate::Pass;
+        }
+        s.fired = true;
+        match fault.kind {
+            FaultKind::Crash => {
+                s.dead = true;
+                Fate::Fail
+            }
+            FaultKind::CrashAfterWrite => {
+                s.dead = true;
+                Fate::ApplyThenFail
+            }
+            FaultKind::LostResponse => Fate::ApplyThenFail,
+        }
+    }
+}
+
+const INJECTED: &str = "injected fault";
+
+fn store_crash(key: &str) -> StoreError {
+    StoreError::new(StoreErrorKind::Timeout, key, INJECTED)
+}
+
+fn catalog_crash() -> CatalogError {
+    CatalogError::Backend {
+        retryable: true,
+        message: INJECTED.into(),
+    }
+}
+
+/// An object store that fails when its [`Fuse`] says so.
+#[derive(Debug)]
+pub struct FaultyStore {
+    /// The real store.
+    pub inner: Arc<dyn ObjectStore>,
+    /// The fuse shared with the catalog.
+    pub fuse: Arc<Fuse>,
+}
+
+impl FaultyStore {
+    fn read(&self, key: &str) -> StoreResult<()> {
+        if self.fuse.read() {
+            Ok(())
+        } else {
+            Err(store_crash(key))
+        }
+    }
+
+    async fn write<F: std::future::Future<Output = StoreResult<()>>>(
+        &self,
+        key: &str,
+        op: F,
+    ) -> StoreResult<()> {
+        match self.fuse.write() {
+            Fate::Pass => op.await,
+            Fate::Fail => Err(store_crash(key)),
+            Fate::ApplyThenFail => {
+                op.await?;
+                Err(store_crash(key))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FaultyStore {
+    async fn put(&self, key: &ObjectKey, data: Vec<u8>) -> StoreResult<()> {
+        self.write(key.as_str(), self.inner.put(key, data)).await
+    }
+
+    async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>> {
+        self.read(key.as_str())?;
+        self.inner.get(key).await
+    }
+
+    async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>> {
+        self.read(key.as_str())?;
+        self.inner.get_range(key, range).await
+    }
+
+    async fn size(&self, key: &ObjectKey) -> StoreResult<u64> {
+        self.read(key.as_str())?;
+        self.inner.size(key).await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> StoreResult<()> {
+        self.write(key.as_str(), self.inner.delete(key)).await
+    }
+
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>> {
+        self.read(prefix)?;
+        self.inner.list(prefix).await
+    }
+}
+
+/// Work of another process, run at a chosen point.
+pub type Interleaved = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A catalog that fails when its [`Fuse`] says so.
+pub struct FaultyCatalog {
+    /// The real catalog.
+    pub inner: Arc<dyn Catalog>,
+    /// The fuse shared with the store.
+    pub fuse: Arc<Fuse>,
+    /// Run (once) before the next [`Catalog::segments`] call is answered.
+    pub before_segments: Mutex<Option<Interleaved>>,
+}
+
+impl std::fmt::Debug for FaultyCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultyCatalog")
+            .field("inner", &self.inner)
+            .field("fuse", &self.fuse)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FaultyCatalog {
+    /// A catalog over `inner` failing as `fuse` says.
+    pub fn new(inner: Arc<dyn Catalog>, fuse: Arc<Fuse>) -> Self {
+        FaultyCatalog {
+            inner,
+            fuse,
+            before_segments: Mutex::new(None),
+        }
+    }
+
+    fn read(&self) -> CatalogResult<()> {
+        if self.fuse.read() {
+            Ok(())
+        } else {
+            Err(catalog_crash())
+        }
+    }
+
+    async fn write<T, F: std::future::Future<Output = CatalogResult<T>>>(
+        &self,
+        op: F,
+    ) -> CatalogResult<T> {
+        match self.fuse.write() {
+            Fate::Pass => op.await,
+            Fate::Fail => Err(catalog_crash()),
+            Fate::ApplyThenFail => {
+                op.await?;
+                Err(catalog_crash())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Catalog for FaultyCatalog {
+    async fn register(
+        &self,
+        ingest: &IngestRecord,
+        segments: &[SegmentEntry],
+    ) -> CatalogResult<RegisterOutcome> {
+        self.write(self.inner.register(ingest, segments)).await
+    }
+
+    async fn ingest_record(&self, source: &str) -> CatalogResult<Option<IngestRecord>> {
+        self.read()?;
+        self.inner.ingest_record(source).await
+    }
+
+    async fn record_ingest(&self, record: &IngestRecord) -> CatalogResult<()> {
+        self.write(self.inner.record_ingest(record)).await
+    }
+
+    async fn partition(&self, tp: &TopicPartition) -> CatalogResult<Option<PartitionInfo>> {
+        self.read()?;
+        self.inner.partition(tp).await
+    }
+
+    async fn partitions(&self) -> CatalogResult<Vec<PartitionInfo>> {
+        self.read()?;
+        self.inner.partitions().await
+    }
+
+    async fn segment_covering(
+        &self,
+        tp: &TopicPartition,
+        offset: Offset,
+    ) -> CatalogResult<Option<SegmentEntry>> {
+        self.read()?;
+        self.inner.segment_covering(tp, offset).await
+    }
+
+    async fn segment_for_timestamp(
+        &self,
+        tp: &TopicPartition,
+        timestamp_ms: i64,
+    ) -> CatalogResult<Option<SegmentEntry>> {
+        self.read()?;
+        self.inner.segment_for_timestamp(tp, timestamp_ms).await
+    }
+
+    async fn segments(&self, tp: &TopicPartition) -> CatalogResult<Vec<SegmentEntry>> {
+        self.read()?;
+        let interleaved = self
+            .before_segments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(work) = interleaved {
+            work.await;
+        }
+        self.inner.segments(tp).await
+    }
+
+    async fn swap_segments(
+        &self,
+        tp: &TopicPartition,
+        expected_version: u64,
+        remove: &[SegmentId],
+        add: &[SegmentEntry],
+        retired_at_ms: i64,
+    ) -> CatalogResult<u64> {
+        self.write(
+            self.inner
+                .swap_segments(tp, expected_version, remove, add, retired_at_ms),
+        )
+        .await
+    }
+
+    async fn retired_archives(&self) -> CatalogResult<Vec<RetiredArchive>> {
+        self.read()?;
+        self.inner.retired_archives().await
+    }
+
+    async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()> {
+        self.write(self.inner.forget_retired(keys)).await
+    }
+}
