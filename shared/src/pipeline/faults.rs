@@ -131,17 +131,37 @@ fn catalog_crash() -> CatalogError {
     }
 }
 
-/// An object store that fails when its [`Fuse`] says so.
+/// An object store that fails when its [`Fuse`] says so, and can be slow to read (widening the
+/// window between a reader's catalog lookup and its read, where a concurrent delete can strike).
 #[derive(Debug)]
 pub struct FaultyStore {
-    /// The real store.
-    pub inner: Arc<dyn ObjectStore>,
-    /// The fuse shared with the catalog.
-    pub fuse: Arc<Fuse>,
+    inner: Arc<dyn ObjectStore>,
+    fuse: Arc<Fuse>,
+    read_delay: std::time::Duration,
 }
 
 impl FaultyStore {
-    fn read(&self, key: &str) -> StoreResult<()> {
+    /// A store over `inner` failing as `fuse` says.
+    pub fn new(inner: Arc<dyn ObjectStore>, fuse: Arc<Fuse>) -> Self {
+        FaultyStore {
+            inner,
+            fuse,
+            read_delay: std::time::Duration::ZERO,
+        }
+    }
+
+    /// Every read first waits `delay`.
+    pub fn with_read_delay(self, delay: std::time::Duration) -> Self {
+        FaultyStore {
+            read_delay: delay,
+            ..self
+        }
+    }
+
+    async fn read(&self, key: &str) -> StoreResult<()> {
+        if !self.read_delay.is_zero() {
+            tokio::time::sleep(self.read_delay).await;
+        }
         if self.fuse.read() {
             Ok(())
         } else {
@@ -172,17 +192,17 @@ impl ObjectStore for FaultyStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>> {
-        self.read(key.as_str())?;
+        self.read(key.as_str()).await?;
         self.inner.get(key).await
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>> {
-        self.read(key.as_str())?;
+        self.read(key.as_str()).await?;
         self.inner.get_range(key, range).await
     }
 
     async fn size(&self, key: &ObjectKey) -> StoreResult<u64> {
-        self.read(key.as_str())?;
+        self.read(key.as_str()).await?;
         self.inner.size(key).await
     }
 
@@ -191,7 +211,7 @@ impl ObjectStore for FaultyStore {
     }
 
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>> {
-        self.read(prefix)?;
+        self.read(prefix).await?;
         self.inner.list(prefix).await
     }
 }

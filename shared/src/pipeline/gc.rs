@@ -37,6 +37,34 @@ impl Pipeline {
     /// (by the store's last-modified time). `dry_run` only counts.
     pub async fn collect_garbage(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
         let cutoff = self.clock.now_ms().saturating_sub(grace_ms);
+        let (mut report, referenced) = self.sweep_retired(cutoff, dry_run).await?;
+        for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
+            if referenced.contains(&object.key) || object.last_modified_ms > cutoff {
+                continue;
+            }
+            report.orphans_deleted += 1;
+            report.orphan_bytes += object.size;
+            if !dry_run {
+                self.store.delete(&object.key).await?;
+            }
+        }
+        report.quarantined = self.store.list(ObjectKey::QUARANTINE_PREFIX).await?.len();
+        Ok(report)
+    }
+
+    /// Only the first half of [`Pipeline::collect_garbage`]: retired archives older than `grace_ms`.
+    pub async fn delete_retired(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
+        let cutoff = self.clock.now_ms().saturating_sub(grace_ms);
+        Ok(self.sweep_retired(cutoff, dry_run).await?.0)
+    }
+
+    /// Deletes (then forgets) retired archives retired at or before `cutoff`; returns the report
+    /// so far and every archive key the catalog references (live or retired).
+    async fn sweep_retired(
+        &self,
+        cutoff: i64,
+        dry_run: bool,
+    ) -> PipelineResult<(GcReport, HashSet<ObjectKey>)> {
         let mut report = GcReport::default();
         // Live segments first, retirements second: a swap moves an archive from one to the other
         // atomically, so one that moves during this scan is seen in at least one of them.
@@ -61,17 +89,6 @@ impl Pipeline {
             }
             self.catalog.forget_retired(&due).await?;
         }
-        for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
-            if referenced.contains(&object.key) || object.last_modified_ms > cutoff {
-                continue;
-            }
-            report.orphans_deleted += 1;
-            report.orphan_bytes += object.size;
-            if !dry_run {
-                self.store.delete(&object.key).await?;
-            }
-        }
-        report.quarantined = self.store.list(ObjectKey::QUARANTINE_PREFIX).await?.len();
-        Ok(report)
+        Ok((report, referenced))
     }
 }

@@ -170,10 +170,7 @@ impl Harness {
         let mut config = PipelineConfig::default();
         config.archive.chunk_target_bytes = 2 * 1024;
         let failing = Pipeline::new(
-            Arc::new(FaultyStore {
-                inner: store.clone(),
-                fuse: fuse.clone(),
-            }),
+            Arc::new(FaultyStore::new(store.clone(), fuse.clone())),
             Arc::new(FaultyCatalog::new(catalog.clone(), fuse.clone())),
             clock.clone(),
             config.clone(),
