@@ -305,8 +305,9 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = Codec::Lz4)]
     pub codec: Codec,
     /// Measure compaction instead: index `--segments` small segments of one partition, compact until
-    /// nothing is left to merge, and compare segments, bytes and search latency before and after.
-    #[arg(long, conflicts_with = "aws")]
+    /// nothing is left to merge, and compare segments, bytes and search latency before and after
+    /// (with `--aws`, on S3 + DynamoDB).
+    #[arg(long)]
     pub compaction: bool,
     /// Segments to index for `--compaction` (records are spread evenly over them).
     #[arg(long, default_value_t = 1_000)]

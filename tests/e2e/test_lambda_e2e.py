@@ -61,7 +61,9 @@ class Stack:
         self.port = free_port()
         env_vars = ",".join([f"TIER_BUCKET={self.bucket}", f"TIER_TABLE={self.table}", f"AWS_ENDPOINT_URL={ENDPOINT}",
                              "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
-                             "TIER_CACHE_BYTES=33554432", "TIER_LOG=warn"])
+                             "TIER_CACHE_BYTES=33554432", "TIER_LOG=warn",
+                             # (no commas: cargo lambda splits --env-vars on them)
+                             'TIER_RETENTION_TOPICS={"audit":{"bytes":1}}'])
         self.log = open(tmp / "cargo-lambda-watch.log", "w")
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port),
@@ -252,3 +254,23 @@ def test_compactor_merges_on_dynamodb_and_fetch_is_unchanged(stack, data):
     assert [p["segment_count"] for p in topic["partitions"]] == [1, 1]
     after = [stack.api(path, {"offset": o, "max_bytes": 200_000})[2] for o in offsets]
     assert after == before
+
+
+def test_compactor_applies_per_topic_retention_from_its_environment(stack, data):
+    # TIER_RETENTION_TOPICS gives topic "audit" a 1-byte budget: all but its newest segment expire;
+    # the other topics keep the default (no limit).
+    for n, start in enumerate((0, 1000)):
+        wal = stack.tmp / f"audit-{n}.wal"
+        subprocess.run([TIERCTL, "gen", "-o", str(wal), "--topic", "audit", "--partitions", "1", "--records", "1000",
+                        "--codec", "none", "--start-offset", str(start), "--seed", str(20 + n)],
+                       check=True, capture_output=True)
+        key = f"wal/2026/11/24/broker 2-{n:020d}.wal"
+        stack.invoke("tier-indexer", stack.s3_event(key, stack.put(key, wal.read_bytes())))
+    out = stack.invoke("tier-compactor", event("schedule-compactor.json"))
+    assert [(p["topic"], p["expired"], p.get("earliest_after_retention")) for p in out["plans"]] == \
+        [("audit", 1, 1000)], out
+    assert out["segments_expired"] == 1 and out["gc"]["retired_waiting"] >= 1, out
+    status, _, body = stack.api("/v1/topics/audit/partitions/0/records", {"offset": 999})
+    assert status == 416 and body["error"]["earliest"] == 1000, body
+    status, _, body = stack.api("/v1/topics/audit/partitions/0/records", {"offset": 1000, "max_bytes": 1})
+    assert status == 200 and len(split_batches(body)) == 1

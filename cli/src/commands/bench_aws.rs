@@ -46,16 +46,23 @@ fn percentile_ms(samples: &mut [Duration], p: f64) -> f64 {
     super::bench::percentile_us(samples, p) / 1e3
 }
 
-pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
+/// The bucket and table of `args`.
+pub async fn connect(
+    args: &BenchArgs,
+) -> anyhow::Result<(tier::store::S3Store, tier::catalog::DynamoCatalog)> {
     let bucket = args
         .bucket
-        .clone()
+        .as_deref()
         .context("--aws needs --bucket or TIER_BUCKET")?;
     let table = args
         .table
-        .clone()
+        .as_deref()
         .context("--aws needs --table or TIER_TABLE")?;
-    let (s3, dynamo) = tier::aws::connect(&bucket, &table).await;
+    Ok(tier::aws::connect(bucket, table).await)
+}
+
+pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
+    let (s3, dynamo) = connect(&args).await?;
     let raw: Arc<dyn ObjectStore> = Arc::new(s3);
     let store = CountingStore::new(raw.clone());
     let catalog = CountingCatalog::new(Arc::new(dynamo));

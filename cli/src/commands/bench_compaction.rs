@@ -5,8 +5,13 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use serde::Serialize;
-use tier::pipeline::{CompactionRequest, Pipeline, SearchRequest};
-use tier::types::{Partition, TopicPartition};
+use std::sync::Arc;
+
+use tier::catalog::CountingCatalog;
+use tier::clock::SystemClock;
+use tier::pipeline::{CompactionRequest, Pipeline, PipelineConfig, SearchRequest};
+use tier::store::CountingStore;
+use tier::types::{Partition, Topic, TopicPartition};
 
 use super::Status;
 use super::bench::{bench_spec, percentile_us};
@@ -28,6 +33,7 @@ const RARE: [&str; 3] = [
 
 #[derive(Serialize)]
 struct CompactionBenchReport {
+    backend: &'static str,
     records: u64,
     segments_before: u64,
     segments_after: u64,
@@ -40,6 +46,11 @@ struct CompactionBenchReport {
     bytes_rewritten_per_byte_ingested: f64,
     compaction_seconds: f64,
     compaction_mb_per_s: f64,
+    /// Requests of the whole compaction (all runs, planning included) per merge.
+    store_reads_per_merge: f64,
+    store_puts_per_merge: f64,
+    catalog_reads_per_merge: f64,
+    catalog_writes_per_merge: f64,
     /// First 20 hits of common terms.
     common_search_p50_ms_before: f64,
     common_search_p50_ms_after: f64,
@@ -49,12 +60,18 @@ struct CompactionBenchReport {
     rare_search_speedup: f64,
 }
 
-/// Median latency of `queries` (each run 5 times) returning up to `limit` hits, in ms.
-async fn search_p50(pipeline: &Pipeline, queries: &[&str], limit: usize) -> anyhow::Result<f64> {
+/// Median latency of `queries` over `topic` (each run 5 times) returning up to `limit` hits, in ms.
+async fn search_p50(
+    pipeline: &Pipeline,
+    topic: &Topic,
+    queries: &[&str],
+    limit: usize,
+) -> anyhow::Result<f64> {
     let mut samples: Vec<Duration> = Vec::new();
     for _ in 0..5 {
         for q in queries {
             let req = SearchRequest {
+                topic: Some(topic.clone()),
                 query: (*q).into(),
                 limit,
                 ..Default::default()
@@ -69,8 +86,18 @@ async fn search_p50(pipeline: &Pipeline, queries: &[&str], limit: usize) -> anyh
 
 pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
     let dir = tempfile::tempdir()?;
-    let pipeline = super::open(dir.path())?;
-    let tp = TopicPartition::new("compaction".parse()?, Partition::try_from(0)?);
+    let (store, catalog) = super::bench_backends(&args, dir.path()).await?;
+    let (store, catalog) = (CountingStore::new(store), CountingCatalog::new(catalog));
+    // No read cache: searches read from the store, as a cold reader would.
+    let pipeline = Pipeline::new(
+        Arc::new(store.clone()),
+        Arc::new(catalog.clone()),
+        Arc::new(SystemClock),
+        PipelineConfig::default(),
+    );
+    // A fresh topic: on S3 + DynamoDB the bucket and table may hold earlier runs.
+    let topic: Topic = format!("compaction-{:08x}", rand::random::<u32>()).parse()?;
+    let tp = TopicPartition::new(topic.clone(), Partition::try_from(0)?);
     let segments = args.segments.max(1);
     let per_segment = (args.records / segments).max(1);
     let progress = ProgressBar::new(segments);
@@ -88,7 +115,7 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         spec.seed = i;
         let wal = tier::synth::wal_segment(&spec.topic, &tier::synth::batches(&spec)?)?;
         pipeline
-            .index_source(&format!("bench-{i}"), &wal, None)
+            .index_source(&format!("bench/{topic}/{i}"), &wal, None)
             .await?;
         progress.inc(1);
     }
@@ -99,13 +126,18 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         .partition(&tp)
         .await?
         .ok_or_else(nothing)?;
-    let common_before = search_p50(&pipeline, &COMMON, 20).await?;
-    let rare_before = search_p50(&pipeline, &RARE, 10_000).await?;
+    let common_before = search_p50(&pipeline, &topic, &COMMON, 20).await?;
+    let rare_before = search_p50(&pipeline, &topic, &RARE, 10_000).await?;
 
+    let (s0, c0) = (store.counts(), catalog.counts());
     let started = Instant::now();
     let (mut runs, mut merges, mut rewritten) = (0, 0, 0);
     loop {
-        let report = pipeline.compact(&CompactionRequest::default()).await?;
+        let req = CompactionRequest {
+            topics: vec![topic.to_string()],
+            ..Default::default()
+        };
+        let report = pipeline.compact(&req).await?;
         runs += 1;
         merges += report.merges_executed;
         rewritten += report.bytes_written;
@@ -114,14 +146,17 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    let (s1, c1) = (store.counts().since(&s0), catalog.counts().since(&c0));
+    let per_merge = |n: u64| n as f64 / merges.max(1) as f64;
     let after = pipeline
         .catalog()
         .partition(&tp)
         .await?
         .ok_or_else(nothing)?;
-    let common_after = search_p50(&pipeline, &COMMON, 20).await?;
-    let rare_after = search_p50(&pipeline, &RARE, 10_000).await?;
+    let common_after = search_p50(&pipeline, &topic, &COMMON, 20).await?;
+    let rare_after = search_p50(&pipeline, &topic, &RARE, 10_000).await?;
     let report = CompactionBenchReport {
+        backend: if args.aws { "s3+dynamodb" } else { "embedded" },
         records: per_segment * segments,
         segments_before: before.segment_count,
         segments_after: after.segment_count,
@@ -134,6 +169,10 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         bytes_rewritten_per_byte_ingested: rewritten as f64 / before.archive_bytes.max(1) as f64,
         compaction_seconds: seconds,
         compaction_mb_per_s: rewritten as f64 / 1e6 / seconds.max(f64::EPSILON),
+        store_reads_per_merge: per_merge(s1.get + s1.get_range + s1.size),
+        store_puts_per_merge: per_merge(s1.put),
+        catalog_reads_per_merge: per_merge(c1.reads),
+        catalog_writes_per_merge: per_merge(c1.writes),
         common_search_p50_ms_before: common_before,
         common_search_p50_ms_after: common_after,
         rare_search_p50_ms_before: rare_before,
@@ -145,10 +184,12 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         return Ok(Status::Success);
     }
     output::text(format!(
-        "segments {} -> {}, archives {} -> {} ({} runs, {} merges)\n\
+        "{}: segments {} -> {}, archives {} -> {} ({} runs, {} merges)\n\
          rewritten {} = {:.2} bytes per byte ingested, at {:.1} MB/s\n\
+         per merge: {:.1} store reads, {:.1} puts, {:.1} catalog reads, {:.1} catalog writes\n\
          search, first 20 hits of common terms: p50 {:.1} ms -> {:.1} ms\n\
          search, every hit of rare terms:       p50 {:.1} ms -> {:.1} ms ({:.1}x faster)",
+        report.backend,
         report.segments_before,
         report.segments_after,
         output::bytes(report.archive_bytes_before),
@@ -158,6 +199,10 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         output::bytes(report.bytes_rewritten),
         report.bytes_rewritten_per_byte_ingested,
         report.compaction_mb_per_s,
+        report.store_reads_per_merge,
+        report.store_puts_per_merge,
+        report.catalog_reads_per_merge,
+        report.catalog_writes_per_merge,
         report.common_search_p50_ms_before,
         report.common_search_p50_ms_after,
         report.rare_search_p50_ms_before,

@@ -57,8 +57,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ls(a) => ls::run(&open(&cli.data)?, a, json).await,
         Command::Pack(a) => pack::run(a, json),
         Command::Compact(a) => compact::run(&open(&cli.data)?, a, json).await,
-        Command::Bench(a) if a.aws => bench_aws(a, json).await,
         Command::Bench(a) if a.compaction => bench_compaction::run(a, json).await,
+        Command::Bench(a) if a.aws => bench_aws(a, json).await,
         Command::Bench(a) => bench::run(a, json).await,
     }
 }
@@ -70,6 +70,29 @@ async fn bench_aws(args: crate::args::BenchArgs, json: bool) -> anyhow::Result<S
 
 #[cfg(not(feature = "aws"))]
 async fn bench_aws(_: crate::args::BenchArgs, _: bool) -> anyhow::Result<Status> {
+    anyhow::bail!("this tierctl was built without AWS support: build it with `--features aws`")
+}
+
+/// The backends a benchmark measures: S3 + DynamoDB with `--aws`, else the embedded backend in
+/// `dir`.
+async fn bench_backends(
+    args: &crate::args::BenchArgs,
+    dir: &Path,
+) -> anyhow::Result<(
+    Arc<dyn tier::store::ObjectStore>,
+    Arc<dyn tier::catalog::Catalog>,
+)> {
+    if !args.aws {
+        let store = tier::store::LocalStore::open(dir.join("objects"))?;
+        let catalog = tier::catalog::EmbeddedCatalog::open(dir.join("catalog.redb"))?;
+        return Ok((Arc::new(store), Arc::new(catalog)));
+    }
+    #[cfg(feature = "aws")]
+    {
+        let (store, catalog) = bench_aws::connect(args).await?;
+        Ok((Arc::new(store), Arc::new(catalog)))
+    }
+    #[cfg(not(feature = "aws"))]
     anyhow::bail!("this tierctl was built without AWS support: build it with `--features aws`")
 }
 

@@ -98,10 +98,15 @@ impl Deadline {
 }
 
 impl Pipeline {
-    /// Applies retention, then merges, to every (selected) partition, the partitions with the most
+    /// Applies retention to every (selected) partition, then merges, the partitions with the most
     /// segments first, then collects garbage. A partition another writer changed meanwhile is
     /// skipped (and reported) until the next run. With a time budget no new partition or merge is
     /// started once it is spent (`stopped_early`); every step leaves the catalog consistent.
+    ///
+    /// Retention comes first for all partitions because it is cheap (one listing and at most one
+    /// swap each) and must not wait behind merges: a budget spent on busy partitions never delays
+    /// another partition's expiry. Merges go neediest first, so a run cut short still helps where
+    /// it matters most, and the next run finds those partitions smaller.
     pub async fn compact(&self, req: &CompactionRequest) -> PipelineResult<CompactionReport> {
         let started = std::time::Instant::now();
         let deadline = Deadline(req.time_budget.map(|b| started + b));
@@ -109,20 +114,18 @@ impl Pipeline {
             dry_run: req.dry_run,
             ..Default::default()
         };
-        let mut partitions = self.catalog.partitions().await?;
-        // Neediest first: a run cut short still helps where it matters most, and the next run finds
-        // those partitions smaller, so the others get their turn.
-        partitions.sort_by(|a, b| b.segment_count.cmp(&a.segment_count).then(a.tp.cmp(&b.tp)));
-        for info in partitions {
-            if !req.topics.is_empty() && !req.topics.iter().any(|t| t == info.tp.topic.as_str()) {
-                continue;
-            }
-            if deadline.passed() {
-                report.stopped_early = true;
-                break;
-            }
-            report.partitions_examined += 1;
-            let mut part = PartitionReport {
+        let partitions: Vec<PartitionInfo> = self
+            .catalog
+            .partitions()
+            .await?
+            .into_iter()
+            .filter(|p| {
+                req.topics.is_empty() || req.topics.iter().any(|t| t == p.tp.topic.as_str())
+            })
+            .collect();
+        let mut parts: Vec<PartitionReport> = partitions
+            .iter()
+            .map(|info| PartitionReport {
                 topic: info.tp.topic.to_string(),
                 partition: info.tp.partition.get(),
                 segments: info.segment_count,
@@ -130,18 +133,36 @@ impl Pipeline {
                 earliest_after_retention: None,
                 merges: Vec::new(),
                 skipped: None,
-            };
-            match self
-                .compact_partition(&info, req, &deadline, &mut part, &mut report)
-                .await
-            {
-                Ok(()) => {}
-                Err(e) if lost_race(&e) => {
-                    tracing::info!(tp = %info.tp, error = %e, "partition changed concurrently; skipped");
-                    part.skipped = Some(e.to_string());
-                }
-                Err(e) => return Err(e),
+            })
+            .collect();
+        for (info, part) in partitions.iter().zip(parts.iter_mut()) {
+            if deadline.passed() {
+                report.stopped_early = true;
+                break;
             }
+            report.partitions_examined += 1;
+            let outcome = self.retain_partition(info, req, part).await;
+            skip_lost_race(info, outcome, part)?;
+        }
+        let mut order: Vec<usize> = (0..partitions.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&partitions[a], &partitions[b]);
+            b.segment_count.cmp(&a.segment_count).then(a.tp.cmp(&b.tp))
+        });
+        for i in order {
+            if report.stopped_early || deadline.passed() {
+                report.stopped_early = true;
+                break;
+            }
+            if parts[i].skipped.is_some() {
+                continue;
+            }
+            let outcome = self
+                .merge_partition(&partitions[i], req, &deadline, &mut parts[i], &mut report)
+                .await;
+            skip_lost_race(&partitions[i], outcome, &mut parts[i])?;
+        }
+        for part in parts {
             report.segments_expired += part.expired;
             report.segments_in_merges +=
                 part.merges.iter().map(|m| m.segments.len()).sum::<usize>();
@@ -160,7 +181,29 @@ impl Pipeline {
         Ok(report)
     }
 
-    async fn compact_partition(
+    /// Retention for one partition under its topic's policy.
+    async fn retain_partition(
+        &self,
+        info: &PartitionInfo,
+        req: &CompactionRequest,
+        part: &mut PartitionReport,
+    ) -> PipelineResult<()> {
+        let retention = req.retention.for_topic(&info.tp.topic);
+        if retention.is_unlimited() {
+            return Ok(());
+        }
+        let outcome = self
+            .apply_retention(&info.tp, &retention, req.dry_run)
+            .await?;
+        part.expired = outcome.removed.len();
+        if part.expired > 0 {
+            part.earliest_after_retention = outcome.earliest;
+        }
+        Ok(())
+    }
+
+    /// Plans (and, unless a dry run, executes) the merges of one partition.
+    async fn merge_partition(
         &self,
         info: &PartitionInfo,
         req: &CompactionRequest,
@@ -169,14 +212,6 @@ impl Pipeline {
         report: &mut CompactionReport,
     ) -> PipelineResult<()> {
         let tp = &info.tp;
-        let retention = req.retention.for_topic(&tp.topic);
-        if !retention.is_unlimited() {
-            let outcome = self.apply_retention(tp, &retention, req.dry_run).await?;
-            part.expired = outcome.removed.len();
-            if part.expired > 0 {
-                part.earliest_after_retention = outcome.earliest;
-            }
-        }
         let mut segments = self.catalog.segments(tp).await?;
         if req.dry_run {
             // Plan merges over what would remain after retention.
@@ -195,5 +230,22 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+}
+
+/// Turns a lost race into a skipped partition (reported, retried next run); other errors stop the
+/// run.
+fn skip_lost_race(
+    info: &PartitionInfo,
+    outcome: PipelineResult<()>,
+    part: &mut PartitionReport,
+) -> PipelineResult<()> {
+    match outcome {
+        Err(e) if lost_race(&e) => {
+            tracing::info!(tp = %info.tp, error = %e, "partition changed concurrently; skipped");
+            part.skipped = Some(e.to_string());
+            Ok(())
+        }
+        other => other,
     }
 }

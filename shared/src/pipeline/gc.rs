@@ -5,8 +5,8 @@
 //!   fetch that looked them up before the swap has long finished, and one that finds an archive gone
 //!   re-reads the catalog;
 //! - orphaned archives: objects under `archives/` that no segment references and no retirement
-//!   records, older than the grace period (left by a crash between put and register, or by a lost
-//!   registration race).
+//!   records, older than the grace period and than [`ORPHAN_MIN_AGE_MS`] (left by a crash between
+//!   put and register, or by a lost registration race).
 //!
 //! The quarantine prefix is only counted, never deleted: it holds inputs an operator must look at.
 
@@ -16,6 +16,11 @@ use serde::Serialize;
 
 use super::{Pipeline, PipelineResult};
 use crate::types::ObjectKey;
+
+/// An unreferenced archive younger than this may be one an indexer or a compactor has written and
+/// is about to register (they run for at most the Lambda limit of 15 minutes), so it is never
+/// collected as an orphan, whatever the grace period.
+pub const ORPHAN_MIN_AGE_MS: i64 = 15 * 60_000;
 
 /// What a garbage collection did (or, on a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -33,13 +38,16 @@ pub struct GcReport {
 }
 
 impl Pipeline {
-    /// Deletes retired archives older than `grace_ms` and orphaned archives older than `grace_ms`
-    /// (by the store's last-modified time). `dry_run` only counts.
+    /// Deletes archives retired more than `grace_ms` ago, and orphaned archives last modified more
+    /// than `grace_ms` (and [`ORPHAN_MIN_AGE_MS`]) ago by the store's clock. `dry_run` only counts.
     pub async fn collect_garbage(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
-        let cutoff = self.clock.now_ms().saturating_sub(grace_ms);
-        let (mut report, referenced) = self.sweep_retired(cutoff, dry_run).await?;
+        let now = self.clock.now_ms();
+        let (mut report, referenced) = self
+            .sweep_retired(now.saturating_sub(grace_ms), dry_run)
+            .await?;
+        let orphan_cutoff = now.saturating_sub(grace_ms.max(ORPHAN_MIN_AGE_MS));
         for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
-            if referenced.contains(&object.key) || object.last_modified_ms > cutoff {
+            if referenced.contains(&object.key) || object.last_modified_ms > orphan_cutoff {
                 continue;
             }
             report.orphans_deleted += 1;

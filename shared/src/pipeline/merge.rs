@@ -13,7 +13,7 @@ use super::segment_reader::SegmentReader;
 use super::{Pipeline, PipelineError, PipelineResult, SegmentSummary};
 use crate::catalog::SegmentEntry;
 use crate::source::{PartitionBatches, SourceBatch};
-use crate::types::{SegmentId, TopicPartition};
+use crate::types::{Offset, SegmentId, TopicPartition};
 
 /// What a merge did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,21 +41,13 @@ impl Pipeline {
         run: &MergeRun,
     ) -> PipelineResult<MergeOutcome> {
         let version = self.partition_info(tp).await?.version;
-        let segments = self.catalog.segments(tp).await?;
-        let chosen = run
-            .segments
-            .iter()
-            .map(|id| segments.iter().find(|s| &s.id == id))
-            .collect::<Option<Vec<&SegmentEntry>>>()
-            .ok_or_else(|| {
-                PipelineError::InvalidRequest(format!("{tp}: a segment of the run is gone"))
-            })?;
+        let chosen = self.run_segments(tp, run).await?;
         let mut group = PartitionBatches {
             tp: tp.clone(),
             batches: Vec::new(),
         };
         let mut indexes = Vec::new();
-        for seg in chosen {
+        for seg in &chosen {
             let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
             for chunk in reader.read_chunks(&reader.toc.chunks).await? {
                 for batch in reader.batches(&chunk) {
@@ -106,5 +98,30 @@ impl Pipeline {
                 Err(e.into())
             }
         }
+    }
+
+    /// The entries of `run`'s segments, looked up one by one from its first offset: a catalog lookup
+    /// per segment, not a listing of the whole partition (which would make compacting a partition of
+    /// n segments cost O(n²) catalog reads). Fails with `InvalidRequest` if one is gone.
+    async fn run_segments(
+        &self,
+        tp: &TopicPartition,
+        run: &MergeRun,
+    ) -> PipelineResult<Vec<SegmentEntry>> {
+        let mut next = Offset::try_from(run.base_offset)?;
+        let mut entries = Vec::with_capacity(run.segments.len());
+        for id in &run.segments {
+            let seg = self
+                .catalog
+                .segment_covering(tp, next)
+                .await?
+                .filter(|s| &s.id == id)
+                .ok_or_else(|| {
+                    PipelineError::InvalidRequest(format!("{tp}: segment {id} of the run is gone"))
+                })?;
+            next = seg.last_offset.next();
+            entries.push(seg);
+        }
+        Ok(entries)
     }
 }

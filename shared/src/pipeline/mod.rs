@@ -23,7 +23,7 @@ pub use compact::{CompactionPolicy, MergeRun, plan_compaction};
 pub use compaction::{CompactionReport, CompactionRequest, PartitionReport};
 pub use error::{ErrorCode, PipelineError, PipelineResult};
 pub use fetch::{FetchRequest, FetchResult};
-pub use gc::GcReport;
+pub use gc::{GcReport, ORPHAN_MIN_AGE_MS};
 pub use index::{IndexReport, SegmentSummary};
 pub use ingest::{IngestOutcome, SourceObject};
 pub use merge::MergeOutcome;

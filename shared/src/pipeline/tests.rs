@@ -1441,3 +1441,114 @@ async fn garbage_collection_racing_a_merge_keeps_the_archives_it_retires() {
     }
     assert_fetch_matches(&f.pipeline, &originals, 0, 64 << 20).await;
 }
+
+#[tokio::test]
+async fn a_merge_costs_catalog_reads_per_merged_segment_not_per_partition_segment() {
+    use crate::catalog::CountingCatalog;
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = CountingCatalog::new(Arc::new(
+        EmbeddedCatalog::open(dir.path().join("c")).unwrap(),
+    ));
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    let pipeline = Pipeline::new(
+        Arc::new(LocalStore::open(dir.path().join("o")).unwrap()),
+        Arc::new(catalog.clone()),
+        Arc::new(FixedClock(1)),
+        config,
+    );
+    let f = Fixture {
+        pipeline,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let mut originals = Vec::new();
+    for i in 0..12 {
+        let spec = SynthSpec {
+            seed: i,
+            ..spec(100, 1, Compression::Lz4, i as i64 * 100)
+        };
+        let batches = synth::batches(&spec).unwrap();
+        index_wal(&f, &format!("w{i}"), &batches).await;
+        originals.extend(batches);
+    }
+    let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
+    let runs = plan_compaction(&segments, &CompactionPolicy::default());
+    assert_eq!(runs.len(), 3);
+    // The last run: its segments are found by offset, not by listing the twelve.
+    let before = catalog.counts();
+    f.pipeline.merge_run(&tp(0), &runs[2]).await.unwrap();
+    let spent = catalog.counts().since(&before);
+    assert_eq!(
+        (
+            spent.partition,
+            spent.segment_covering,
+            spent.reads,
+            spent.writes
+        ),
+        (1, 4, 5, 1),
+        "{spent:?}"
+    );
+    assert_fetch_matches(&f.pipeline, &originals, 0, 64 << 20).await;
+}
+
+#[tokio::test]
+async fn retention_of_every_partition_comes_before_any_merge() {
+    use crate::pipeline::faults::{Fault, FaultKind, FaultyCatalog, FaultyStore, Fuse};
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn crate::store::ObjectStore> =
+        Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
+    let catalog: Arc<dyn crate::catalog::Catalog> =
+        Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap());
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    let healthy = Pipeline::new(
+        store.clone(),
+        catalog.clone(),
+        Arc::new(FixedClock(1)),
+        config.clone(),
+    );
+    let f = Fixture {
+        pipeline: healthy,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    four_segments(&f).await; // orders/0: the neediest partition, one merge to do
+    let audit: Topic = "audit".parse().unwrap();
+    for i in 0..2 {
+        let spec = SynthSpec {
+            topic: audit.clone(),
+            seed: 30 + i,
+            ..spec(50, 1, Compression::None, i as i64 * 50)
+        };
+        let wal = synth::wal_segment(&audit, &synth::batches(&spec).unwrap()).unwrap();
+        f.pipeline
+            .index_source(&format!("a{i}"), &wal, None)
+            .await
+            .unwrap();
+    }
+    // A compactor that dies at its second write: the first must have been audit's retention.
+    let fuse = Arc::new(Fuse::default());
+    fuse.arm(Fault {
+        after_writes: 1,
+        kind: FaultKind::Crash,
+    });
+    let dying = Pipeline::new(
+        Arc::new(FaultyStore::new(store, fuse.clone())),
+        Arc::new(FaultyCatalog::new(catalog.clone(), fuse.clone())),
+        Arc::new(FixedClock(1)),
+        config,
+    );
+    let req = CompactionRequest {
+        retention: RetentionPolicy {
+            topics: RetentionPolicy::parse_overrides(r#"{"audit": {"bytes": 1}}"#).unwrap(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(dying.compact(&req).await.is_err());
+    assert!(fuse.fired());
+    let audit_tp = TopicPartition::new(audit, Partition::try_from(0).unwrap());
+    let kept = catalog.segments(&audit_tp).await.unwrap();
+    assert_eq!(kept.len(), 1, "audit's retention was applied first");
+    assert_eq!(kept[0].base_offset.get(), 50);
+    assert_eq!(catalog.segments(&tp(0)).await.unwrap().len(), 4);
+}
