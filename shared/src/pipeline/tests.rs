@@ -34,6 +34,39 @@ fn fixture() -> Fixture {
     fixture_with(config)
 }
 
+/// Embedded backends in a temporary directory shared by several pipelines (several "processes"),
+/// and the small-chunk configuration of [`fixture`].
+struct Backends {
+    store: Arc<dyn crate::store::ObjectStore>,
+    catalog: Arc<dyn crate::catalog::Catalog>,
+    config: PipelineConfig,
+    _dir: tempfile::TempDir,
+}
+
+impl Backends {
+    fn new() -> Backends {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = PipelineConfig::default();
+        config.archive.chunk_target_bytes = 8 * 1024;
+        Backends {
+            store: Arc::new(LocalStore::open(dir.path().join("objects")).unwrap()),
+            catalog: Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap()),
+            config,
+            _dir: dir,
+        }
+    }
+
+    /// A pipeline ("process") over these backends, reading time from `clock`.
+    fn pipeline(&self, clock: Arc<dyn crate::clock::Clock>) -> Pipeline {
+        Pipeline::new(
+            self.store.clone(),
+            self.catalog.clone(),
+            clock,
+            self.config.clone(),
+        )
+    }
+}
+
 fn spec(records: u64, partitions: u32, compression: Compression, start_offset: i64) -> SynthSpec {
     SynthSpec {
         topic: "orders".parse().unwrap(),
@@ -103,9 +136,9 @@ async fn assert_fetch_matches(
     );
 }
 
-async fn index_wal(f: &Fixture, id: &str, batches: &[(u32, Vec<u8>)]) -> IndexReport {
+async fn index_wal(p: &Pipeline, id: &str, batches: &[(u32, Vec<u8>)]) -> IndexReport {
     let wal = synth::wal_segment(&"orders".parse().unwrap(), batches).unwrap();
-    f.pipeline.index_source(id, &wal, None).await.unwrap()
+    p.index_source(id, &wal, None).await.unwrap()
 }
 
 #[tokio::test]
@@ -118,8 +151,8 @@ async fn fetch_is_byte_exact_across_segments_and_chunks() {
         ..spec(2_000, 2, Compression::Gzip, next_start)
     })
     .unwrap();
-    let r1 = index_wal(&f, "seg-1", &first).await;
-    let r2 = index_wal(&f, "seg-2", &second).await;
+    let r1 = index_wal(&f.pipeline, "seg-1", &first).await;
+    let r2 = index_wal(&f.pipeline, "seg-2", &second).await;
     assert_eq!((r1.segments.len(), r2.segments.len()), (2, 2));
     assert!(r1.segments.iter().all(|s| s.added));
 
@@ -155,7 +188,7 @@ async fn fetch_is_byte_exact_across_segments_and_chunks() {
 async fn out_of_range_and_unknown_partitions_are_distinct_errors() {
     let f = fixture();
     index_wal(
-        &f,
+        &f.pipeline,
         "s",
         &synth::batches(&spec(400, 1, Compression::None, 100)).unwrap(),
     )
@@ -203,11 +236,11 @@ async fn out_of_range_and_unknown_partitions_are_distinct_errors() {
 async fn reindexing_is_a_no_op_and_leaves_no_extra_objects() {
     let f = fixture();
     let batches = synth::batches(&spec(500, 2, Compression::Snappy, 0)).unwrap();
-    index_wal(&f, "a", &batches).await;
+    index_wal(&f.pipeline, "a", &batches).await;
     let objects = f.pipeline.store().list("").await.unwrap();
-    let again = index_wal(&f, "a", &batches).await;
+    let again = index_wal(&f.pipeline, "a", &batches).await;
     assert!(again.already_indexed);
-    let other_name = index_wal(&f, "b", &batches).await;
+    let other_name = index_wal(&f.pipeline, "b", &batches).await;
     assert!(!other_name.already_indexed);
     assert!(other_name.segments.iter().all(|s| !s.added));
     assert_eq!(f.pipeline.store().list("").await.unwrap(), objects);
@@ -217,7 +250,7 @@ async fn reindexing_is_a_no_op_and_leaves_no_extra_objects() {
 async fn conflicting_overlap_is_rejected_and_nothing_is_published() {
     let f = fixture();
     index_wal(
-        &f,
+        &f.pipeline,
         "a",
         &synth::batches(&spec(500, 1, Compression::None, 0)).unwrap(),
     )
@@ -342,7 +375,7 @@ async fn kafka_log_sources_need_a_partition_and_keep_special_batches_intact() {
 async fn offsets_for_time_match_a_scan_of_the_records() {
     let f = fixture();
     let batches = synth::batches(&spec(1_000, 1, Compression::Lz4, 10)).unwrap();
-    index_wal(&f, "t", &batches).await;
+    index_wal(&f.pipeline, "t", &batches).await;
     let records: Vec<(i64, i64)> = batches
         .iter()
         .flat_map(|(_, b)| RawBatch::parse(b).unwrap().records().unwrap())
@@ -382,7 +415,7 @@ async fn offsets_for_time_match_a_scan_of_the_records() {
 async fn search_matches_an_oracle_over_the_decoded_records() {
     let f = fixture();
     let batches = synth::batches(&spec(1_500, 2, Compression::Zstd, 0)).unwrap();
-    index_wal(&f, "s", &batches).await;
+    index_wal(&f.pipeline, "s", &batches).await;
     let mut oracle = Vec::new();
     for (p, b) in &batches {
         for r in RawBatch::parse(b).unwrap().records().unwrap() {
@@ -435,7 +468,7 @@ async fn search_matches_an_oracle_over_the_decoded_records() {
 async fn archives_extract_with_system_tar_and_the_index_opens() {
     let f = fixture();
     index_wal(
-        &f,
+        &f.pipeline,
         "x",
         &synth::batches(&spec(300, 1, Compression::None, 0)).unwrap(),
     )
@@ -612,7 +645,7 @@ async fn the_read_cache_serves_repeated_fetches_and_searches() {
     config.cache_bytes = 64 << 20;
     let f = fixture_with(config);
     let batches = synth::batches(&spec(2_000, 1, Compression::Gzip, 0)).unwrap();
-    index_wal(&f, "c", &batches).await;
+    index_wal(&f.pipeline, "c", &batches).await;
     let req = FetchRequest {
         tp: tp(0),
         offset: 700,
@@ -698,7 +731,7 @@ async fn a_fetch_within_a_segment_costs_one_catalog_lookup_and_one_ranged_read()
 }
 
 /// Four contiguous segments of partition 0 (250 records each), indexed from four WAL sources.
-async fn four_segments(f: &Fixture) -> Vec<(u32, Vec<u8>)> {
+async fn four_segments(p: &Pipeline) -> Vec<(u32, Vec<u8>)> {
     let mut all = Vec::new();
     for i in 0..4 {
         let spec = SynthSpec {
@@ -708,7 +741,7 @@ async fn four_segments(f: &Fixture) -> Vec<(u32, Vec<u8>)> {
             ..spec(250, 1, Compression::Gzip, i as i64 * 250)
         };
         let batches = synth::batches(&spec).unwrap();
-        index_wal(f, &format!("w{i}"), &batches).await;
+        index_wal(p, &format!("w{i}"), &batches).await;
         all.extend(batches);
     }
     all
@@ -752,7 +785,7 @@ async fn observe(p: &Pipeline) -> (Vec<Vec<u8>>, Vec<SearchHit>, Vec<Option<i64>
 #[tokio::test]
 async fn merging_segments_changes_nothing_a_reader_can_observe() {
     let f = fixture();
-    four_segments(&f).await;
+    four_segments(&f.pipeline).await;
     let before = observe(&f.pipeline).await;
     let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
     let runs = plan_compaction(&segments, &CompactionPolicy::default());
@@ -788,7 +821,7 @@ async fn merging_segments_changes_nothing_a_reader_can_observe() {
 #[tokio::test]
 async fn a_stale_merge_changes_nothing() {
     let f = fixture();
-    four_segments(&f).await;
+    four_segments(&f.pipeline).await;
     let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
     let run = plan_compaction(&segments, &CompactionPolicy::default()).remove(0);
     let partial = MergeRun {
@@ -824,7 +857,7 @@ async fn retention_drops_the_oldest_segments_and_moves_the_earliest_offset() {
         pipeline: setup,
         _dir: tempfile::tempdir().unwrap(),
     };
-    four_segments(&f).await;
+    four_segments(&f.pipeline).await;
     let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
     // "Now" is one hour after segment 1's newest record: segments 0 and 1 are past a one-hour retention.
     let now = segments[1].max_timestamp + 3_600_000 + 1;
@@ -867,7 +900,7 @@ async fn retention_drops_the_oldest_segments_and_moves_the_earliest_offset() {
 #[tokio::test]
 async fn compaction_applies_each_topics_retention_and_reports_the_cut_point() {
     let f = fixture();
-    four_segments(&f).await;
+    four_segments(&f.pipeline).await;
     let audit: Topic = "audit".parse().unwrap();
     let audit_tp = TopicPartition::new(audit.clone(), Partition::try_from(0).unwrap());
     for i in 0..2 {
@@ -1035,25 +1068,15 @@ impl crate::catalog::Catalog for StaleOnce {
 
 #[tokio::test]
 async fn readers_that_find_their_archive_gone_reread_the_catalog_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn crate::store::ObjectStore> =
-        Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
-    let catalog: Arc<dyn crate::catalog::Catalog> =
-        Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap());
-    let mut config = PipelineConfig::default();
-    config.archive.chunk_target_bytes = 8 * 1024;
+    let backends = Backends::new();
     let clock = Arc::new(FixedClock(1));
-    let compactor = Pipeline::new(
-        store.clone(),
-        catalog.clone(),
-        clock.clone(),
-        config.clone(),
+    let compactor = backends.pipeline(clock.clone());
+    let (store, catalog, config) = (
+        backends.store.clone(),
+        backends.catalog.clone(),
+        backends.config.clone(),
     );
-    let f = Fixture {
-        pipeline: compactor.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let originals = four_segments(&f).await;
+    let originals = four_segments(&compactor).await;
     let segments = catalog.segments(&tp(0)).await.unwrap();
     let run = plan_compaction(&segments, &CompactionPolicy::default()).remove(0);
     compactor.merge_run(&tp(0), &run).await.unwrap();
@@ -1107,7 +1130,7 @@ async fn garbage_collection_waits_for_the_grace_period_and_keeps_live_archives()
         pipeline: at(now),
         _dir: tempfile::tempdir().unwrap(),
     };
-    let originals = four_segments(&f).await;
+    let originals = four_segments(&f.pipeline).await;
     let old = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
     let run = plan_compaction(&old, &CompactionPolicy::default()).remove(0);
     f.pipeline.merge_run(&tp(0), &run).await.unwrap();
@@ -1281,7 +1304,7 @@ async fn compactors_collector_and_readers_race(
             ..spec(250, 1, Compression::Gzip, i as i64 * 250)
         };
         let batches = synth::batches(&spec).unwrap();
-        index_wal(&f, &format!("w{i}"), &batches).await;
+        index_wal(&f.pipeline, &format!("w{i}"), &batches).await;
         originals.extend(batches);
     }
     let baseline = Arc::new(ReaderView::read(&f.pipeline, 3_000).await);
@@ -1359,10 +1382,8 @@ async fn compactors_collector_and_readers_race(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compactors_a_collector_and_readers_at_once_on_the_embedded_backends() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path().join("objects")).unwrap();
-    let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
-    compactors_collector_and_readers_race(Arc::new(store), Arc::new(catalog)).await;
+    let backends = Backends::new();
+    compactors_collector_and_readers_race(backends.store.clone(), backends.catalog.clone()).await;
 }
 
 #[cfg(feature = "aws")]
@@ -1376,7 +1397,7 @@ async fn compactors_a_collector_and_readers_at_once_on_s3_and_dynamodb() {
 #[tokio::test]
 async fn a_spent_time_budget_stops_cleanly_and_the_next_run_finishes() {
     let f = fixture();
-    four_segments(&f).await;
+    four_segments(&f.pipeline).await;
     let before = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
     let spent = CompactionRequest {
         time_budget: Some(std::time::Duration::ZERO),
@@ -1399,13 +1420,12 @@ async fn a_spent_time_budget_stops_cleanly_and_the_next_run_finishes() {
 async fn garbage_collection_racing_a_merge_keeps_the_archives_it_retires() {
     use crate::clock::{Clock, SystemClock};
     use crate::pipeline::faults::{FaultyCatalog, Fuse};
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn crate::store::ObjectStore> =
-        Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
-    let catalog: Arc<dyn crate::catalog::Catalog> =
-        Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap());
-    let mut config = PipelineConfig::default();
-    config.archive.chunk_target_bytes = 8 * 1024;
+    let Backends {
+        store,
+        catalog,
+        config,
+        _dir,
+    } = Backends::new();
     // An hour from now: every object is past the grace period, so only references protect it.
     let clock = Arc::new(FixedClock(SystemClock.now_ms() + 3_600_000));
     let compactor = Pipeline::new(
@@ -1418,7 +1438,7 @@ async fn garbage_collection_racing_a_merge_keeps_the_archives_it_retires() {
         pipeline: compactor.clone(),
         _dir: tempfile::tempdir().unwrap(),
     };
-    let originals = four_segments(&f).await;
+    let originals = four_segments(&f.pipeline).await;
     let old = catalog.segments(&tp(0)).await.unwrap();
     let run = plan_compaction(&old, &CompactionPolicy::default()).remove(0);
     // The merge commits while the collector is between its reads of the catalog.
@@ -1468,7 +1488,7 @@ async fn a_merge_costs_catalog_reads_per_merged_segment_not_per_partition_segmen
             ..spec(100, 1, Compression::Lz4, i as i64 * 100)
         };
         let batches = synth::batches(&spec).unwrap();
-        index_wal(&f, &format!("w{i}"), &batches).await;
+        index_wal(&f.pipeline, &format!("w{i}"), &batches).await;
         originals.extend(batches);
     }
     let segments = f.pipeline.catalog().segments(&tp(0)).await.unwrap();
@@ -1494,24 +1514,14 @@ async fn a_merge_costs_catalog_reads_per_merged_segment_not_per_partition_segmen
 #[tokio::test]
 async fn retention_of_every_partition_comes_before_any_merge() {
     use crate::pipeline::faults::{Fault, FaultKind, FaultyCatalog, FaultyStore, Fuse};
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn crate::store::ObjectStore> =
-        Arc::new(LocalStore::open(dir.path().join("objects")).unwrap());
-    let catalog: Arc<dyn crate::catalog::Catalog> =
-        Arc::new(EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap());
-    let mut config = PipelineConfig::default();
-    config.archive.chunk_target_bytes = 8 * 1024;
-    let healthy = Pipeline::new(
-        store.clone(),
-        catalog.clone(),
-        Arc::new(FixedClock(1)),
-        config.clone(),
+    let backends = Backends::new();
+    let healthy = backends.pipeline(Arc::new(FixedClock(1)));
+    let (store, catalog, config) = (
+        backends.store.clone(),
+        backends.catalog.clone(),
+        backends.config.clone(),
     );
-    let f = Fixture {
-        pipeline: healthy,
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    four_segments(&f).await; // orders/0: the neediest partition, one merge to do
+    four_segments(&healthy).await; // orders/0: the neediest partition, one merge to do
     let audit: Topic = "audit".parse().unwrap();
     for i in 0..2 {
         let spec = SynthSpec {
@@ -1520,7 +1530,7 @@ async fn retention_of_every_partition_comes_before_any_merge() {
             ..spec(50, 1, Compression::None, i as i64 * 50)
         };
         let wal = synth::wal_segment(&audit, &synth::batches(&spec).unwrap()).unwrap();
-        f.pipeline
+        healthy
             .index_source(&format!("a{i}"), &wal, None)
             .await
             .unwrap();
