@@ -18,9 +18,10 @@ use super::{Pipeline, PipelineResult};
 use crate::types::ObjectKey;
 
 /// An unreferenced archive younger than this may be one an indexer or a compactor has written and
-/// is about to register (they run for at most the Lambda limit of 15 minutes), so it is never
-/// collected as an orphan, whatever the grace period.
-pub const ORPHAN_MIN_AGE_MS: i64 = 15 * 60_000;
+/// is about to register, so it is never collected as an orphan, whatever the grace period. They run
+/// for at most the Lambda limit of 15 minutes, and a multipart upload's last-modified time is when
+/// it started; an hour leaves room for that and for clock skew between S3 and the functions.
+pub const ORPHAN_MIN_AGE_MS: i64 = 60 * 60_000;
 
 /// What a garbage collection did (or, on a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -42,9 +43,18 @@ impl Pipeline {
     /// than `grace_ms` (and [`ORPHAN_MIN_AGE_MS`]) ago by the store's clock. `dry_run` only counts.
     pub async fn collect_garbage(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
         let now = self.clock.now_ms();
-        let (mut report, referenced) = self
+        // Live segments first, retirements second: a swap moves an archive from one to the other
+        // atomically, so one that moves during this scan is seen in at least one of them.
+        let mut referenced: HashSet<ObjectKey> = HashSet::new();
+        for info in self.catalog.partitions().await? {
+            for seg in self.catalog.segments(&info.tp).await? {
+                referenced.insert(seg.archive_key);
+            }
+        }
+        let (mut report, retired) = self
             .sweep_retired(now.saturating_sub(grace_ms), dry_run)
             .await?;
+        referenced.extend(retired);
         let orphan_cutoff = now.saturating_sub(grace_ms.max(ORPHAN_MIN_AGE_MS));
         for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
             if referenced.contains(&object.key) || object.last_modified_ms > orphan_cutoff {
@@ -60,30 +70,22 @@ impl Pipeline {
         Ok(report)
     }
 
-    /// Only the first half of [`Pipeline::collect_garbage`]: retired archives older than `grace_ms`.
+    /// Only the first half of [`Pipeline::collect_garbage`]: archives retired more than `grace_ms`
+    /// ago.
     pub async fn delete_retired(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
         let cutoff = self.clock.now_ms().saturating_sub(grace_ms);
         Ok(self.sweep_retired(cutoff, dry_run).await?.0)
     }
 
-    /// Deletes (then forgets) retired archives retired at or before `cutoff`; returns the report
-    /// so far and every archive key the catalog references (live or retired).
+    /// Deletes (then forgets) archives retired at or before `cutoff`; returns the report so far and
+    /// the keys of every retired archive it found.
     async fn sweep_retired(
         &self,
         cutoff: i64,
         dry_run: bool,
-    ) -> PipelineResult<(GcReport, HashSet<ObjectKey>)> {
+    ) -> PipelineResult<(GcReport, Vec<ObjectKey>)> {
         let mut report = GcReport::default();
-        // Live segments first, retirements second: a swap moves an archive from one to the other
-        // atomically, so one that moves during this scan is seen in at least one of them.
-        let mut referenced: HashSet<ObjectKey> = HashSet::new();
-        for info in self.catalog.partitions().await? {
-            for seg in self.catalog.segments(&info.tp).await? {
-                referenced.insert(seg.archive_key);
-            }
-        }
         let retired = self.catalog.retired_archives().await?;
-        referenced.extend(retired.iter().map(|r| r.key.clone()));
         let due: Vec<ObjectKey> = retired
             .iter()
             .filter(|r| r.retired_at_ms <= cutoff)
@@ -97,6 +99,6 @@ impl Pipeline {
             }
             self.catalog.forget_retired(&due).await?;
         }
-        Ok((report, referenced))
+        Ok((report, retired.into_iter().map(|r| r.key).collect()))
     }
 }

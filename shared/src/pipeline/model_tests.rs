@@ -8,8 +8,8 @@
 //! - every offset ever indexed and not expired is fetchable, byte for byte; a failed indexing is
 //!   all or nothing; the earliest offset only moves forward, and only as retention allows;
 //! - no catalog entry points to a missing object, and a retired archive is kept for its grace period;
-//! - after a garbage collection, no object under `archives/` older than the grace period is
-//!   unreferenced.
+//! - after a garbage collection, no object under `archives/` older than the grace period (and the
+//!   orphans' minimum age) is unreferenced.
 //!
 //! A failed indexing is retried (as S3 / SQS redeliver); other failed steps are simply left behind,
 //! as the compactor's next scheduled run would find them.
@@ -160,6 +160,8 @@ struct Harness {
     indexed: usize,
     /// The earliest offset seen so far.
     earliest: i64,
+    /// Whether the current step may move the earliest offset (a retention step).
+    may_expire: bool,
     log: Vec<String>,
 }
 
@@ -187,6 +189,7 @@ impl Harness {
             sources,
             indexed: 0,
             earliest: 0,
+            may_expire: false,
             log: Vec::new(),
         }
     }
@@ -220,6 +223,7 @@ impl Harness {
                 Ok(()) => {}
             }
             let gc_completed = matches!(step, Step::CollectGarbage) && !faulted;
+            self.may_expire = matches!(step, Step::RetainByAge(_) | Step::RetainBySize(_));
             if matches!(step, Step::Index) && self.indexed < SOURCES {
                 if faulted {
                     // The failed indexing is all or nothing; then it is redelivered and completes.
@@ -282,8 +286,16 @@ impl Harness {
                         max_bytes: None,
                     };
                     self.retain(retention).await?;
+                    // Everything old enough went: the first segment left is not.
+                    let first = self.catalog.segments(&tp()).await.unwrap().remove(0);
+                    if first.max_timestamp < cutoff {
+                        self.fail(format!(
+                            "retention by age kept segment {} (newest record {} < cutoff {cutoff})",
+                            first.id, first.max_timestamp
+                        ));
+                    }
                     // Only segments entirely older than the cutoff went.
-                    let earliest = self.live_range().await.0;
+                    let earliest = first.base_offset.get();
                     let dropped = self.batches(self.indexed).filter(|b| b.base < earliest);
                     // `now` moved on a little since the cutoff was chosen: allow for that.
                     if let Some(b) = dropped
@@ -307,7 +319,17 @@ impl Harness {
                         max_bytes: Some(budget),
                     };
                     self.retain(retention).await?;
-                    let earliest = self.live_range().await.0;
+                    // Everything beyond the budget went: without the first segment left, the rest
+                    // would fall short of it.
+                    let left = self.catalog.segments(&tp()).await.unwrap();
+                    let total: u64 = left.iter().map(|s| s.data_bytes).sum();
+                    if total - left[0].data_bytes >= budget {
+                        self.fail(format!(
+                            "retention by size kept segment {} beyond the budget {budget}",
+                            left[0].id
+                        ));
+                    }
+                    let earliest = left[0].base_offset.get();
                     let kept: u64 = self
                         .batches(self.indexed)
                         .filter(|b| b.base >= earliest)
@@ -394,10 +416,15 @@ impl Harness {
         if committed == 0 {
             return;
         }
-        if earliest < self.earliest {
+        if earliest < self.earliest || (earliest != self.earliest && !self.may_expire) {
             self.fail(format!(
-                "earliest offset moved back from {} to {earliest}",
-                self.earliest
+                "earliest offset moved from {} to {earliest}{}",
+                self.earliest,
+                if self.may_expire {
+                    ""
+                } else {
+                    " outside retention"
+                }
             ));
         }
         self.earliest = earliest;
@@ -473,9 +500,11 @@ impl Harness {
                 .chain(retired.iter().map(|r| &r.key))
                 .collect();
             for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await.unwrap() {
-                if !referenced.contains(&object.key) && object.last_modified_ms <= now - GRACE_MS {
+                let orphan_age = GRACE_MS.max(ORPHAN_MIN_AGE_MS);
+                if !referenced.contains(&object.key) && object.last_modified_ms <= now - orphan_age
+                {
                     self.fail(format!(
-                        "{} is unreferenced and older than the grace period after garbage collection",
+                        "{} is unreferenced and older than the orphan age after garbage collection",
                         object.key
                     ));
                 }

@@ -64,7 +64,10 @@ impl Pipeline {
             Err(PipelineError::Store(e)) if super::fetch::is_missing(e.kind()) => {
                 match self.catalog.segment_for_timestamp(tp, ts).await? {
                     Some(seg) => self.first_at_or_after(&seg, ts).await.map(Some),
-                    None => Ok(None),
+                    None => {
+                        self.partition_info(tp).await?;
+                        Ok(None)
+                    }
                 }
             }
             other => other.map(Some),

@@ -14,10 +14,11 @@ use super::{Pipeline, PipelineResult};
 use crate::catalog::SegmentEntry;
 use crate::types::{SegmentId, Topic, TopicPartition};
 
-/// How much of each partition of a topic to keep; `None` sets no limit.
+/// How much of each partition of a topic to keep; `None` (or a limit of 0) sets no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Retention {
-    /// Drop segments whose newest record is older than this many milliseconds.
+    /// Drop segments whose newest record is older than this many milliseconds. A segment without
+    /// record timestamps (-1, as in old message formats) is aged by when it was registered.
     pub max_age_ms: Option<i64>,
     /// Drop the oldest segments while the segments after them still hold at least this many bytes
     /// of original batches (Kafka's `retention.bytes`: a partition never shrinks below the budget).
@@ -27,7 +28,7 @@ pub struct Retention {
 impl Retention {
     /// Whether this keeps everything.
     pub fn is_unlimited(&self) -> bool {
-        self.max_age_ms.is_none() && self.max_bytes.is_none()
+        self.age_limit().is_none() && self.byte_limit().is_none()
     }
 
     /// From the operator's units; 0 means no limit.
@@ -38,28 +39,43 @@ impl Retention {
         }
     }
 
+    fn age_limit(&self) -> Option<i64> {
+        self.max_age_ms.filter(|&ms| ms > 0)
+    }
+
+    fn byte_limit(&self) -> Option<u64> {
+        self.max_bytes.filter(|&b| b > 0)
+    }
+
     /// How many of `segments` (one partition, in offset order) to drop at `now_ms`: the longest
     /// prefix that is too old or beyond the byte budget.
     pub fn expired_prefix(&self, segments: &[SegmentEntry], now_ms: i64) -> usize {
-        let by_age = self.max_age_ms.map_or(0, |age| {
+        let by_age = self.age_limit().map_or(0, |age| {
             let cutoff = now_ms.saturating_sub(age);
-            segments
-                .iter()
-                .take_while(|s| s.max_timestamp < cutoff)
-                .count()
+            segments.iter().take_while(|s| newest(s) < cutoff).count()
         });
-        let by_size = self.max_bytes.map_or(0, |budget| {
-            let mut rest: u64 = segments.iter().map(|s| s.data_bytes).sum();
+        let by_size = self.byte_limit().map_or(0, |budget| {
+            let mut rest = segments
+                .iter()
+                .fold(0u64, |sum, s| sum.saturating_add(s.data_bytes));
             segments
                 .iter()
                 .take_while(|s| {
-                    let keep = rest - s.data_bytes >= budget;
-                    rest -= s.data_bytes;
-                    keep
+                    rest = rest.saturating_sub(s.data_bytes);
+                    rest >= budget
                 })
                 .count()
         });
         by_age.max(by_size)
+    }
+}
+
+/// A segment's age: its newest record's timestamp, or its registration if records carry none.
+fn newest(s: &SegmentEntry) -> i64 {
+    if s.max_timestamp >= 0 {
+        s.max_timestamp
+    } else {
+        s.created_at_ms
     }
 }
 
@@ -203,6 +219,20 @@ mod tests {
         };
         assert_eq!(both.expired_prefix(&segs, 5_000), 2);
         assert_eq!(Retention::default().expired_prefix(&segs, i64::MAX), 0);
+        let zero = Retention {
+            max_age_ms: Some(0),
+            max_bytes: Some(0),
+        };
+        assert!(zero.is_unlimited());
+        assert_eq!(zero.expired_prefix(&segs, i64::MAX), 0, "0 is no limit");
+        // Without record timestamps a segment ages from its registration.
+        let untimed = [SegmentEntry {
+            max_timestamp: -1,
+            created_at_ms: 4_000,
+            ..segment(0, 100, 0)
+        }];
+        assert_eq!(age.expired_prefix(&untimed, 5_000), 0);
+        assert_eq!(age.expired_prefix(&untimed, 7_000), 1);
         assert_eq!(
             Retention::from_hours_and_bytes(0, 1).expired_prefix(&segs, 0),
             4,

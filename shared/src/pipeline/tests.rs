@@ -1153,7 +1153,8 @@ async fn garbage_collection_waits_for_the_grace_period_and_keeps_live_archives()
     );
     drop(f);
 
-    let later = at(now + 3_600_000);
+    // Two hours on: past the grace period and the orphans' minimum age.
+    let later = at(now + 7_200_000);
     let dry = later.collect_garbage(grace, true).await.unwrap();
     assert_eq!((dry.retired_deleted, dry.orphans_deleted), (4, 1));
     assert!(
@@ -1272,26 +1273,29 @@ impl ReaderView {
 }
 
 /// Two compactors merge the same partition at once while a collector deletes every retired archive
-/// as soon as it can (grace period already over) and readers fetch, search and look up offsets in
-/// a loop: every read succeeds with the same answer as before, and the catalog stays valid.
+/// once a (test-scaled) grace period has passed, and readers fetch, search and look up offsets in a
+/// loop throughout: every read succeeds with the same answer as before, and the catalog stays valid.
+/// (A reader that finds an archive gone despite the grace period is tested deterministically in
+/// `readers_that_find_their_archive_gone_reread_the_catalog_once`.)
 async fn compactors_collector_and_readers_race(
     store: Arc<dyn crate::store::ObjectStore>,
     catalog: Arc<dyn crate::catalog::Catalog>,
 ) {
-    use crate::clock::{Clock, SystemClock};
+    use crate::clock::SystemClock;
     let mut config = PipelineConfig::default();
     config.archive.chunk_target_bytes = 8 * 1024;
-    let now = SystemClock.now_ms();
-    let at = |ms: i64| {
+    // Longer than any single read takes here, far shorter than the run.
+    const GRACE_MS: i64 = 3_000;
+    let process = || {
         Pipeline::new(
             store.clone(),
             catalog.clone(),
-            Arc::new(FixedClock(ms)),
+            Arc::new(SystemClock),
             config.clone(),
         )
     };
     let f = Fixture {
-        pipeline: at(now),
+        pipeline: process(),
         _dir: tempfile::tempdir().unwrap(),
     };
     // Twelve like-sized segments: three runs of four, each merged once (three merged segments are
@@ -1317,37 +1321,31 @@ async fn compactors_collector_and_readers_race(
             let p = Pipeline::new(
                 Arc::new(slow),
                 catalog.clone(),
-                Arc::new(FixedClock(now)),
+                Arc::new(SystemClock),
                 config.clone(),
             );
             let (baseline, done) = (baseline.clone(), done.clone());
             tokio::spawn(async move { baseline.check_until(p, reader * 7, done).await })
         })
         .collect();
-    // Retirements are due at once for a collector an hour ahead (only retired archives: orphans
-    // are judged by the store's own clock, and merge outputs not yet swapped in look orphaned).
     let collector = {
-        let (p, done) = (at(now + 3_600_000), done.clone());
+        let p = process();
         tokio::spawn(async move {
+            let started = std::time::Instant::now();
             let mut deleted = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                deleted += p
-                    .delete_retired(15 * 60_000, false)
-                    .await
-                    .unwrap()
-                    .retired_deleted;
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            while deleted < 12 && started.elapsed() < std::time::Duration::from_secs(120) {
+                let report = p.delete_retired(GRACE_MS, false).await.unwrap();
+                deleted += report.retired_deleted;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             deleted
-                + p.delete_retired(15 * 60_000, false)
-                    .await
-                    .unwrap()
-                    .retired_deleted
         })
     };
     let req = CompactionRequest::default();
-    let (one, two) = (at(now), at(now));
+    let (one, two) = (process(), process());
     let (a, b) = tokio::join!(one.compact(&req), two.compact(&req));
+    // The readers go on until the collector has deleted every merged-away archive.
+    let deleted = collector.await.unwrap();
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let (a, b) = (a.unwrap(), b.unwrap());
     for reader in readers {
@@ -1358,11 +1356,7 @@ async fn compactors_collector_and_readers_race(
         merges, 3,
         "three runs of four, each merged once: {a:?} {b:?}"
     );
-    assert_eq!(
-        collector.await.unwrap(),
-        12,
-        "every merged-away archive deleted"
-    );
+    assert_eq!(deleted, 12, "every merged-away archive deleted");
     let segments = catalog.segments(&tp(0)).await.unwrap();
     assert_eq!(segments.len(), 3);
     assert!(
@@ -1426,8 +1420,9 @@ async fn garbage_collection_racing_a_merge_keeps_the_archives_it_retires() {
         config,
         _dir,
     } = Backends::new();
-    // An hour from now: every object is past the grace period, so only references protect it.
-    let clock = Arc::new(FixedClock(SystemClock.now_ms() + 3_600_000));
+    // Two hours from now: every object is past the grace period and the orphans' minimum age, so
+    // only references protect it.
+    let clock = Arc::new(FixedClock(SystemClock.now_ms() + 7_200_000));
     let compactor = Pipeline::new(
         store.clone(),
         catalog.clone(),
