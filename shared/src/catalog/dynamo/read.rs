@@ -86,36 +86,30 @@ impl DynamoCatalog {
         tp: &TopicPartition,
         min_max_timestamp: Option<i64>,
     ) -> CatalogResult<Vec<SegmentEntry>> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :seg)")
+            .expression_attribute_values(":pk", s(partition_pk(tp)))
+            .expression_attribute_values(":seg", s(SEGMENT_SK_PREFIX))
+            .consistent_read(true);
+        if let Some(t) = min_max_timestamp {
+            query = query
+                .filter_expression("max_timestamp >= :t")
+                .expression_attribute_values(":t", AttributeValue::N(t.to_string()))
+                .limit(TIME_QUERY_PAGE);
+        }
+        // Pages are requested as the items are consumed: stopping early requests no more.
+        let mut items = query.into_paginator().items().send();
         let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :seg)")
-                .expression_attribute_values(":pk", s(partition_pk(tp)))
-                .expression_attribute_values(":seg", s(SEGMENT_SK_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take());
-            if let Some(t) = min_max_timestamp {
-                query = query
-                    .filter_expression("max_timestamp >= :t")
-                    .expression_attribute_values(":t", AttributeValue::N(t.to_string()))
-                    .limit(TIME_QUERY_PAGE);
-            }
-            let page = query.send().await.map_err(|e| backend("Query", e))?;
-            for item in page.items() {
-                out.push(segment_from_item(item)?);
-                if min_max_timestamp.is_some() {
-                    return Ok(out);
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(last) if !last.is_empty() => start = Some(last.clone()),
-                _ => return Ok(out),
+        while let Some(item) = items.next().await {
+            out.push(segment_from_item(&item.map_err(|e| backend("Query", e))?)?);
+            if min_max_timestamp.is_some() {
+                break;
             }
         }
+        Ok(out)
     }
 
     /// All segments of `tp` in offset order (`Query` pages of up to 1 MB).
@@ -143,27 +137,22 @@ impl DynamoCatalog {
     /// Summaries of every partition with segments, sorted by topic then partition: a `Scan` with
     /// `FilterExpression sk = :meta` (pages of 1 MB; reads the whole table).
     pub(super) async fn scan_partitions(&self) -> CatalogResult<Vec<PartitionInfo>> {
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("sk = :meta")
+            .expression_attribute_values(":meta", s(META_SK))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<Item>, _>>()
+            .await
+            .map_err(|e| backend("Scan", e))?;
         let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :meta")
-                .expression_attribute_values(":meta", s(META_SK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| backend("Scan", e))?;
-            for item in page.items() {
-                out.extend(meta_from_item(item)?.info);
-            }
-            match page.last_evaluated_key() {
-                Some(last) if !last.is_empty() => start = Some(last.clone()),
-                _ => break,
-            }
+        for item in &items {
+            out.extend(meta_from_item(item)?.info);
         }
         out.sort_by(|a, b| a.tp.cmp(&b.tp));
         Ok(out)

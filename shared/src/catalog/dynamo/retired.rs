@@ -45,28 +45,20 @@ fn retired_from_item(item: &Item) -> CatalogResult<RetiredArchive> {
 impl DynamoCatalog {
     /// Every retired archive: `Query pk = "retired"`, paginated, in key order.
     pub(super) async fn query_retired(&self) -> CatalogResult<Vec<RetiredArchive>> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(RETIRED_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| backend("Query", e))?;
-            for item in page.items() {
-                out.push(retired_from_item(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(RETIRED_PK))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<Item>, _>>()
+            .await
+            .map_err(|e| backend("Query", e))?;
+        items.iter().map(retired_from_item).collect()
     }
 
     /// Deletes the retired-archive items of `keys` (one `DeleteItem` each; absent ones are fine).
