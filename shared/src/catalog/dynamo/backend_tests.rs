@@ -153,19 +153,24 @@ async fn requests_per_read() {
     assert_eq!(counter.take(), counts(&[("Query", 2)]));
 }
 
+/// Writes `item` as is, bypassing the catalog.
+async fn put_raw(client: &aws_sdk_dynamodb::Client, table: &str, item: super::items::Item) {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn corrupt_items_name_the_attribute() {
     let (catalog, _, client, table) = counted().await;
     let p = tp("bad-0");
     let mut item = segment_item(&segment(&p, 0, 9, 1));
     item.insert("toc".into(), AttributeValue::S("not binary".into()));
-    client
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
+    put_raw(&client, &table, item).await;
     let err = catalog.segments(&p).await.unwrap_err();
     assert!(
         matches!(&err, CatalogError::Corrupt(m) if m.contains("`toc`")),
@@ -173,13 +178,7 @@ async fn corrupt_items_name_the_attribute() {
     );
     let mut item = segment_item(&segment(&p, 10, 19, 1));
     item.remove("archive_size");
-    client
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
+    put_raw(&client, &table, item).await;
     let err = catalog.segment_covering(&p, off(12)).await.unwrap_err();
     assert!(
         matches!(&err, CatalogError::Corrupt(m) if m.contains("`archive_size`")),
