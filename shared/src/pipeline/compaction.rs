@@ -8,7 +8,7 @@ use super::{
     plan_compaction,
 };
 use crate::catalog::CatalogError;
-use crate::catalog::PartitionInfo;
+use crate::catalog::{PartitionInfo, SegmentEntry};
 
 /// What a run is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -135,13 +135,18 @@ impl Pipeline {
                 skipped: None,
             })
             .collect();
-        for (info, part) in partitions.iter().zip(parts.iter_mut()) {
+        // The segments each retention step listed (and left), for planning merges without a
+        // second listing.
+        let mut listed: Vec<Option<Vec<SegmentEntry>>> = vec![None; partitions.len()];
+        for ((info, part), listed) in partitions.iter().zip(parts.iter_mut()).zip(&mut listed) {
             if deadline.passed() {
                 report.stopped_early = true;
                 break;
             }
             report.partitions_examined += 1;
-            let outcome = self.retain_partition(info, req, part).await;
+            let outcome = self.retain_partition(info, req, part).await.map(|kept| {
+                *listed = kept;
+            });
             skip_lost_race(info, outcome, part)?;
         }
         let mut order: Vec<usize> = (0..partitions.len()).collect();
@@ -158,7 +163,14 @@ impl Pipeline {
                 continue;
             }
             let outcome = self
-                .merge_partition(&partitions[i], req, &deadline, &mut parts[i], &mut report)
+                .merge_partition(
+                    &partitions[i],
+                    listed[i].take(),
+                    req,
+                    &deadline,
+                    &mut parts[i],
+                    &mut report,
+                )
                 .await;
             skip_lost_race(&partitions[i], outcome, &mut parts[i])?;
         }
@@ -181,42 +193,45 @@ impl Pipeline {
         Ok(report)
     }
 
-    /// Retention for one partition under its topic's policy.
+    /// Retention for one partition under its topic's policy; the segments it leaves (or, on a dry
+    /// run, would leave), if it listed them.
     async fn retain_partition(
         &self,
         info: &PartitionInfo,
         req: &CompactionRequest,
         part: &mut PartitionReport,
-    ) -> PipelineResult<()> {
+    ) -> PipelineResult<Option<Vec<SegmentEntry>>> {
         let retention = req.retention.for_topic(&info.tp.topic);
         if retention.is_unlimited() {
-            return Ok(());
+            return Ok(None);
         }
-        let outcome = self
-            .apply_retention(&info.tp, &retention, req.dry_run)
+        let (outcome, kept) = self
+            .retain_listed(&info.tp, &retention, req.dry_run)
             .await?;
         part.expired = outcome.removed.len();
         if part.expired > 0 {
             part.earliest_after_retention = outcome.earliest;
         }
-        Ok(())
+        Ok(Some(kept))
     }
 
-    /// Plans (and, unless a dry run, executes) the merges of one partition.
+    /// Plans (and, unless a dry run, executes) the merges of one partition, over `listed` if
+    /// retention just listed its segments, else over a fresh listing. A plan from a listing that
+    /// has since gone stale fails its merge's conditional swap, like any lost race.
     async fn merge_partition(
         &self,
         info: &PartitionInfo,
+        listed: Option<Vec<SegmentEntry>>,
         req: &CompactionRequest,
         deadline: &Deadline,
         part: &mut PartitionReport,
         report: &mut CompactionReport,
     ) -> PipelineResult<()> {
         let tp = &info.tp;
-        let mut segments = self.catalog.segments(tp).await?;
-        if req.dry_run {
-            // Plan merges over what would remain after retention.
-            segments.drain(..part.expired.min(segments.len()));
-        }
+        let segments = match listed {
+            Some(segments) => segments,
+            None => self.catalog.segments(tp).await?,
+        };
         part.merges = plan_compaction(&segments, &req.policy);
         if !req.dry_run {
             for merge in &part.merges {

@@ -165,20 +165,32 @@ impl Pipeline {
         retention: &Retention,
         dry_run: bool,
     ) -> PipelineResult<RetentionOutcome> {
+        Ok(self.retain_listed(tp, retention, dry_run).await?.0)
+    }
+
+    /// [`Pipeline::apply_retention`], also returning the segments that remain (or would remain)
+    /// as listed, so a caller can plan on them without listing the partition again.
+    pub(super) async fn retain_listed(
+        &self,
+        tp: &TopicPartition,
+        retention: &Retention,
+        dry_run: bool,
+    ) -> PipelineResult<(RetentionOutcome, Vec<SegmentEntry>)> {
         let info = self.partition_info(tp).await?;
-        let segments = self.catalog.segments(tp).await?;
+        let mut segments = self.catalog.segments(tp).await?;
         let now = self.clock.now_ms();
         let cut = retention.expired_prefix(&segments, now);
-        let expired: Vec<SegmentId> = segments[..cut].iter().map(|s| s.id.clone()).collect();
+        let expired: Vec<SegmentId> = segments.drain(..cut).map(|s| s.id).collect();
         if !expired.is_empty() && !dry_run {
             self.catalog
                 .swap_segments(tp, info.version, &expired, &[], now)
                 .await?;
         }
-        Ok(RetentionOutcome {
+        let outcome = RetentionOutcome {
             removed: expired,
-            earliest: segments.get(cut).map(|s| s.base_offset.get()),
-        })
+            earliest: segments.first().map(|s| s.base_offset.get()),
+        };
+        Ok((outcome, segments))
     }
 }
 
