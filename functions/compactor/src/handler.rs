@@ -48,7 +48,7 @@ impl CompactorInput {
 }
 
 /// The EMF metrics of a run: what an operator watches.
-pub fn metrics(report: &CompactionReport, took: std::time::Duration) -> Metrics {
+pub fn metrics(report: &CompactionReport) -> Metrics {
     let mut m = Metrics::new("compactor");
     m.add(
         "PartitionsExamined",
@@ -73,6 +73,6 @@ pub fn metrics(report: &CompactionReport, took: std::time::Duration) -> Metrics 
         m.add("ArchivesAwaitingGrace", gc.retired_waiting as f64, "Count");
         m.add("QuarantinedObjects", gc.quarantined as f64, "Count");
     }
-    m.add("RunMs", took.as_secs_f64() * 1e3, "Milliseconds");
+    m.add("RunMs", report.took_ms as f64, "Milliseconds");
     m
 }

@@ -1,6 +1,6 @@
 //! Compactor Lambda: on a schedule, compaction per partition.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -16,7 +16,6 @@ async fn main() -> Result<(), Error> {
     let template = &config.compaction_request();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = CompactorInput::parse(&event.payload)?;
-        let started = Instant::now();
         // Stop starting new work before the invocation's deadline: leave a minute (or a fifth of a
         // short invocation) to finish the step in progress.
         let remaining_ms = event
@@ -30,7 +29,7 @@ async fn main() -> Result<(), Error> {
             .then(|| remaining.saturating_sub(Duration::from_secs(60).min(remaining / 5)));
         let report = pipeline.compact(&request).await?;
         tracing::info!(report = %serde_json::to_string(&report)?, "compaction run");
-        tier_compactor::handler::metrics(&report, started.elapsed()).emit(SystemClock.now_ms());
+        tier_compactor::handler::metrics(&report).emit(SystemClock.now_ms());
         Ok::<_, Error>(serde_json::to_value(report)?)
     }))
     .await
