@@ -1,4 +1,4 @@
-//! Time as the pipeline sees it, injectable for tests.
+//! Time as the pipeline sees it, injectable for tests (`tier::testing::FixedClock`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,15 +18,5 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-    }
-}
-
-/// A clock that always reads the same instant.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub i64);
-
-impl Clock for FixedClock {
-    fn now_ms(&self) -> i64 {
-        self.0
     }
 }

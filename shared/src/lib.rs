@@ -10,8 +10,10 @@
 //! - [`archive`]: how are batches and index files packed into a range-readable tar.gz?
 //! - [`index`]: how are records found by content?
 //! - [`store`], [`catalog`]: where are objects and what is registered?
-//! - [`pipeline`]: index, fetch, offsets, search, compaction planning.
+//! - [`pipeline`]: ingest, read (fetch, offsets, search) and maintain (merge, retention, GC).
+//! - [`summary`]: what callers are shown of segments, partitions and topics.
 //! - [`synth`]: realistic synthetic data.
+//! - `testing` (feature `testsuite`): test doubles, fixtures and conformance suites.
 #![warn(missing_docs)]
 
 pub mod archive;
@@ -24,6 +26,9 @@ pub mod kafka;
 pub mod pipeline;
 pub mod source;
 pub mod store;
+pub mod summary;
 pub mod synth;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testing;
 pub mod types;
 pub mod wal;

@@ -14,7 +14,9 @@
 //! 3. `manifest.json`;
 //! 4. the end-of-archive member.
 //!
-//! The builder returns a [`Toc`] with every member's byte range, length and
+//! [`ArchiveWriter`] writes one segment's archive in that order and derives its
+//! [`Manifest`] from the batches; [`ArchiveBuilder`] is the member-level
+//! writer under it. The builder returns a [`Toc`] with every member's byte range, length and
 //! CRC-32C; it is stored in the catalog (binary form: [`Toc::encode`]), so a
 //! reader fetches exactly the members it needs and nothing else. The exact
 //! byte formats are specified in the archive section of `docs/FORMATS.md`.
@@ -24,6 +26,7 @@
 
 mod builder;
 mod error;
+mod manifest;
 mod member;
 mod names;
 mod range;
@@ -31,12 +34,14 @@ mod reader;
 mod tarhdr;
 mod toc;
 mod wire;
+mod writer;
 
 #[cfg(test)]
 mod tests;
 
 pub use builder::{ArchiveBuilder, ArchiveOptions, BatchSpan};
 pub use error::ArchiveError;
+pub use manifest::{MANIFEST_VERSION, Manifest};
 pub use names::{
     INDEX_PREFIX, MANIFEST_NAME, MAX_INDEX_NAME_LEN, RECORDS_PREFIX, RECORDS_SUFFIX,
     chunk_member_name, index_member_name, validate_index_name,
@@ -44,3 +49,4 @@ pub use names::{
 pub use range::ByteRange;
 pub use reader::{ArchiveListing, list_members, read_chunk, read_entry, read_member, read_members};
 pub use toc::{ChunkEntry, MemberEntry, Toc};
+pub use writer::{ArchiveIdentity, ArchiveWriter, WrittenArchive};

@@ -35,6 +35,7 @@ impl ByteRange {
 
     /// HTTP `Range` header value for this range (`bytes=start-(end-1)`), or
     /// `None` for an empty range, which HTTP cannot express.
+    #[cfg(test)]
     pub fn http_range(&self) -> Option<String> {
         if self.is_empty() {
             None

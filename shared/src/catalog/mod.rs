@@ -1,17 +1,17 @@
 //! The catalog: which segments exist, where their archives are, and which sources were ingested.
 //!
 //! [`Catalog`] is the trait; [`EmbeddedCatalog`] (redb) is the embedded default; `DynamoCatalog`
-//! (feature `aws`) is the AWS backend. Every backend passes
-//! the conformance suite run by `catalog_test_suite!`.
+//! (feature `aws`) is the AWS backend. Every backend passes the conformance suite run by
+//! `catalog_test_suite!` (`tier::testing::catalog_suite`). Wrappers (counting, and the test doubles
+//! of `tier::testing`) are [`CatalogLayer`]s, which forward every operation in one place.
 
 mod counting;
 #[cfg(feature = "aws")]
 pub mod dynamo;
 mod embedded;
 mod error;
+mod layer;
 mod model;
-#[cfg(any(test, feature = "testsuite"))]
-pub mod testsuite;
 
 use async_trait::async_trait;
 
@@ -20,6 +20,7 @@ pub use counting::{CatalogCounts, CountingCatalog};
 pub use dynamo::DynamoCatalog;
 pub use embedded::EmbeddedCatalog;
 pub use error::{CatalogError, CatalogResult};
+pub use layer::{CatalogCall, CatalogLayer, CatalogOp};
 pub use model::{
     IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, RetiredArchive, SegmentEntry,
 };

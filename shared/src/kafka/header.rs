@@ -2,6 +2,7 @@
 
 use super::compression::Compression;
 use super::error::KafkaError;
+use super::record::Record;
 
 /// Bytes before the batch length field's coverage starts: base offset (8) + batch length (4).
 pub(crate) const LOG_OVERHEAD: usize = 12;
@@ -174,6 +175,16 @@ impl BatchHeader {
     /// Attribute bit 6: `base_timestamp` is the log cleaner's delete horizon.
     pub fn has_delete_horizon(&self) -> bool {
         self.attributes & DELETE_HORIZON_FLAG != 0
+    }
+
+    /// The timestamp of `record` (from this batch) as Kafka reports it: the batch's max timestamp
+    /// under LogAppendTime, else the record's own.
+    pub fn effective_timestamp(&self, record: &Record) -> i64 {
+        if self.has_log_append_time() {
+            self.max_timestamp
+        } else {
+            record.timestamp
+        }
     }
 }
 

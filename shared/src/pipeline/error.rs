@@ -3,7 +3,7 @@ use crate::catalog::CatalogError;
 use crate::index::IndexError;
 use crate::kafka::KafkaError;
 use crate::source::SourceError;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreErrorKind};
 use crate::types::{InvalidValue, ObjectKey, Offset, TopicPartition};
 
 /// Result of a pipeline operation.
@@ -60,6 +60,16 @@ pub enum PipelineError {
     /// The search query does not parse.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// Another writer changed the partition first (a concurrent merge, retention or
+    /// registration): nothing was changed, and the same work may succeed after a fresh read. See
+    /// [`PipelineError::is_lost_race`] for the catalog errors that mean the same.
+    #[error("{tp} changed concurrently: {what}")]
+    LostRace {
+        /// The partition.
+        tp: TopicPartition,
+        /// What was found changed.
+        what: String,
+    },
     /// Nothing is tiered for the partition.
     #[error("no tiered data for {0}")]
     UnknownPartition(TopicPartition),
@@ -128,6 +138,8 @@ impl PipelineError {
             PipelineError::UnknownPartition(_) => ErrorCode::NotFound,
             PipelineError::OffsetOutOfRange { .. } => ErrorCode::OutOfRange,
             PipelineError::Catalog(CatalogError::Conflict { .. }) => ErrorCode::Conflict,
+            // The same work may succeed after a fresh read.
+            PipelineError::LostRace { .. } => ErrorCode::Unavailable,
             PipelineError::Catalog(e) if e.is_retryable() => ErrorCode::Unavailable,
             PipelineError::Store(e) if e.kind().is_retryable() => ErrorCode::Unavailable,
             PipelineError::CorruptArchive { .. }
@@ -137,6 +149,25 @@ impl PipelineError {
             | PipelineError::Archive(_)
             | PipelineError::Internal(_) => ErrorCode::Internal,
         }
+    }
+
+    /// Whether another writer changed the partition first, so nothing was changed: a
+    /// [`PipelineError::LostRace`], or a conditional catalog change that found another version
+    /// or a segment gone. Compaction skips such a partition until its next run.
+    pub fn is_lost_race(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::LostRace { .. }
+                | PipelineError::Catalog(
+                    CatalogError::VersionMismatch { .. } | CatalogError::UnknownSegment { .. }
+                )
+        )
+    }
+
+    /// Whether a read found an archive gone from the store: replaced by compaction and deleted
+    /// after the reader looked its segment up (readers then read the catalog again).
+    pub fn is_vanished_archive(&self) -> bool {
+        matches!(self, PipelineError::Store(e) if e.kind() == StoreErrorKind::NotFound)
     }
 
     pub(crate) fn corrupt(key: &ObjectKey, reason: impl std::fmt::Display) -> Self {

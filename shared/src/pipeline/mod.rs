@@ -1,36 +1,28 @@
-//! The pipeline, written against [`ObjectStore`] and [`Catalog`]: index a source, fetch batches,
-//! find offsets by time, search, and plan compaction. Backends and configuration come from the caller.
+//! The pipeline, written against [`ObjectStore`] and [`Catalog`], one folder per stage:
+//! - `ingest/`: index a source object into archives and register them, or quarantine it;
+//! - `read/`: fetch batches, find offsets by position or time, search;
+//! - `maintain/`: plan and run merges, retention and garbage collection.
+//!
+//! Backends and configuration come from the caller; [`Pipeline`] ties them together.
 
-mod cache;
-mod compact;
-mod compaction;
 mod error;
-mod fetch;
-mod gc;
-mod index;
 mod ingest;
-mod merge;
-mod offsets;
-mod retention;
-mod search;
-mod segment_reader;
-mod view;
+mod maintain;
+mod read;
 
 use std::sync::Arc;
 
-pub use cache::{CacheStats, ReadCache};
-pub use compact::{CompactionPolicy, MergeRun, plan_compaction};
-pub use compaction::{CompactionReport, CompactionRequest, PartitionReport};
 pub use error::{ErrorCode, PipelineError, PipelineResult};
-pub use fetch::{FetchRequest, FetchResult};
-pub use gc::{GcReport, ORPHAN_MIN_AGE_MS};
-pub use index::{IndexReport, SegmentSummary};
-pub use ingest::{IngestOutcome, SourceObject};
-pub use merge::MergeOutcome;
-pub use offsets::{OffsetQuery, OffsetResult};
-pub use retention::{Retention, RetentionOutcome, RetentionOverride, RetentionPolicy};
-pub use search::{SearchHit, SearchRequest};
-pub use view::{HeaderView, RecordView};
+pub use ingest::{IndexReport, IndexedSegment, IngestOutcome, SourceObject};
+pub use maintain::{
+    CompactionPolicy, CompactionReport, CompactionRequest, GcReport, MergeOutcome, MergeRun,
+    ORPHAN_MIN_AGE_MS, PartitionReport, Retention, RetentionOutcome, RetentionOverride,
+    RetentionOverridesError, RetentionPolicy, plan_compaction,
+};
+pub use read::{
+    CacheStats, Encoding, FetchRequest, FetchResult, HeaderView, OffsetQuery, OffsetResult,
+    ReadCache, RecordView, SearchHit, SearchRequest,
+};
 
 use crate::archive::ArchiveOptions;
 use crate::catalog::Catalog;
@@ -127,10 +119,3 @@ impl Pipeline {
         &self.config
     }
 }
-
-#[cfg(test)]
-mod faults;
-#[cfg(test)]
-mod model_tests;
-#[cfg(test)]
-mod tests;

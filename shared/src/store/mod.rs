@@ -1,15 +1,13 @@
 //! Object storage: the [`ObjectStore`] trait, its error type, the embedded [`LocalStore`] backend,
 //! the S3 backend (feature `aws`) and decorators ([`CountingStore`]).
 //!
-//! Every backend passes the same conformance suite (`testsuite`), run by `object_store_test_suite!`.
+//! Every backend passes the same conformance suite (`tier::testing::store_suite`), run by `object_store_test_suite!`.
 
 mod counting;
 mod error;
 mod local;
 #[cfg(feature = "aws")]
 pub mod s3;
-#[cfg(any(test, feature = "testsuite"))]
-pub mod testsuite;
 
 use std::ops::Range;
 

@@ -4,8 +4,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 
 use super::create_table;
 use super::items::{LEDGER_TTL_SECS, segment_item};
-use super::testing::{counted, counts, ingest, off, tp};
-use crate::catalog::testsuite::segment;
+use crate::testing::dynamo::{counted, counts, ingest, off, tp};
+use crate::testing::catalog_suite::segment;
 use crate::catalog::{Catalog, CatalogError, SegmentEntry};
 
 /// A TOC as the archive builder writes it, with `chunks` record chunks.

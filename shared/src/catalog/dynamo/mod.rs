@@ -144,10 +144,8 @@ impl Catalog for DynamoCatalog {
 mod backend_tests;
 #[cfg(test)]
 mod register_tests;
-#[cfg(test)]
-pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests {
-    crate::catalog_test_suite!(super::testing::catalog().await);
+    crate::catalog_test_suite!(crate::testing::dynamo::catalog().await);
 }

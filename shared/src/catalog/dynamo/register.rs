@@ -236,7 +236,7 @@ impl DynamoCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::testsuite::segment;
+    use crate::testing::catalog_suite::segment;
 
     #[test]
     fn summaries_extend_incrementally() {

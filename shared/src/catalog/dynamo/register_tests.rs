@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::testing::{counted, counts, ingest, off, tp};
-use crate::catalog::testsuite::segment;
+use crate::testing::dynamo::{counted, counts, ingest, off, tp};
+use crate::testing::catalog_suite::segment;
 use crate::catalog::{Catalog, CatalogError, SegmentEntry};
 
 #[tokio::test]

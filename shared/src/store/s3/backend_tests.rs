@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::S3Store;
 use super::multipart::PART_SIZE;
-use super::testing::{self, RequestCounter, client, fresh_bucket, random_name};
+use crate::testing::s3::{self as testing, RequestCounter, client, fresh_bucket, random_name};
 use crate::store::{ObjectStore, StoreErrorKind};
 use crate::types::ObjectKey;
 

@@ -239,10 +239,8 @@ impl ObjectStore for S3Store {
 
 #[cfg(test)]
 mod backend_tests;
-#[cfg(test)]
-pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests {
-    crate::object_store_test_suite!(super::testing::store().await);
+    crate::object_store_test_suite!(crate::testing::s3::store().await);
 }

@@ -5,9 +5,10 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
+use super::reread::reread_once;
 use super::segment_reader::SegmentReader;
 use super::view::RecordView;
-use super::{Pipeline, PipelineResult};
+use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::catalog::SegmentEntry;
 use crate::index::SearchFilter;
 use crate::types::{Partition, Topic};
@@ -58,7 +59,7 @@ impl Pipeline {
     pub async fn search(&self, req: &SearchRequest) -> PipelineResult<Vec<SearchHit>> {
         let limit = req.limit.min(self.config.max_search_hits);
         if let Some(reason) = crate::index::query_syntax_error(&req.query) {
-            return Err(super::PipelineError::InvalidQuery(reason));
+            return Err(PipelineError::InvalidQuery(reason));
         }
         let filter = SearchFilter {
             offsets: req.offsets.clone(),
@@ -76,37 +77,37 @@ impl Pipeline {
                 break;
             }
             let want = limit - hits.len();
-            let found = match self.search_partition(tp, req, &filter, want).await {
-                // An archive was replaced (compaction) and deleted after the catalog was read:
-                // search the partition once more from a fresh catalog read.
-                Err(super::PipelineError::Store(e)) if super::fetch::is_missing(e.kind()) => {
-                    self.search_partition(tp, req, &filter, want).await?
-                }
-                other => other?,
-            };
+            // An archive may have been replaced (compaction) and deleted after the catalog was
+            // read: then the partition is searched once more from a fresh listing.
+            let found = reread_once!(
+                |segments| self.search_segments(tp, &segments, req, &filter, want).await,
+                first: self.catalog.segments(tp).await?,
+                again: self.catalog.segments(tp).await?,
+            )?;
             hits.extend(found);
         }
         hits.truncate(limit);
         Ok(hits)
     }
 
-    /// The first `limit` hits of one partition, in offset order.
-    async fn search_partition(
+    /// The first `limit` hits in `segments` (one partition's, in offset order).
+    async fn search_segments(
         &self,
         tp: &crate::types::TopicPartition,
+        segments: &[SegmentEntry],
         req: &SearchRequest,
         filter: &SearchFilter,
         limit: usize,
     ) -> PipelineResult<Vec<SearchHit>> {
         let mut hits = Vec::new();
-        for seg in self.catalog.segments(tp).await? {
+        for seg in segments {
             if hits.len() >= limit {
                 break;
             }
-            if !overlaps(&seg, req) {
+            if !overlaps(seg, req) {
                 continue;
             }
-            let reader = SegmentReader::new(self.store(), &self.cache, &seg)?;
+            let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
             let index = reader.open_index().await?;
             let offsets: BTreeSet<i64> = index
                 .search(&req.query, filter, limit - hits.len())?
@@ -163,7 +164,7 @@ impl Pipeline {
                     let key = &reader.entry.archive_key;
                     let records = batch
                         .records()
-                        .map_err(|e| super::PipelineError::corrupt_batch(key, e))?;
+                        .map_err(|e| PipelineError::corrupt_batch(key, e))?;
                     out.extend(
                         records
                             .iter()

@@ -42,15 +42,6 @@ pub struct RecordView {
     pub headers: Vec<HeaderView>,
 }
 
-/// A record's timestamp as Kafka reports it: the batch max timestamp under LogAppendTime.
-pub(crate) fn effective_timestamp(header: &BatchHeader, record: &Record) -> i64 {
-    if header.has_log_append_time() {
-        header.max_timestamp
-    } else {
-        record.timestamp
-    }
-}
-
 impl RecordView {
     /// The view of `record` from the batch with `header`.
     pub fn new(header: &BatchHeader, record: &Record) -> Self {
@@ -73,7 +64,7 @@ impl RecordView {
         };
         RecordView {
             offset: record.offset,
-            timestamp: effective_timestamp(header, record),
+            timestamp: header.effective_timestamp(record),
             encoding,
             key: text(record.key.as_deref()),
             value: text(record.value.as_deref()),

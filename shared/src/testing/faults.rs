@@ -3,8 +3,9 @@
 //! fail, as if the process had died there) or a lost response (the write is applied, its caller sees
 //! a failure, and the process goes on).
 //!
-//! The catalog can also run another process's change just before its next segment listing, to
-//! interleave the two at a chosen point.
+//! The catalog can also run another process's work just before or just after a chosen call, to
+//! interleave the two at a chosen point (e.g. a compaction between a reader's catalog lookup and
+//! its read of the archive, so the reader holds a stale entry).
 //!
 //! The wrappers sit between a pipeline and real backends; the state the backends are left in is
 //! exactly what the failing process would leave.
@@ -17,11 +18,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::catalog::{
-    Catalog, CatalogError, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome,
-    RetiredArchive, SegmentEntry,
+    Catalog, CatalogCall, CatalogError, CatalogLayer, CatalogOp, CatalogResult,
 };
 use crate::store::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
-use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
+use crate::types::ObjectKey;
 
 /// Which write fails, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,14 +219,22 @@ impl ObjectStore for FaultyStore {
 /// Work of another process, run at a chosen point.
 pub type Interleaved = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A catalog that fails when its [`Fuse`] says so.
+/// When interleaved work runs, relative to the call it is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Before the wrapped catalog sees the call: the call observes the work's effects.
+    Before,
+    /// After the wrapped catalog answered, before the caller sees the answer: the caller holds an
+    /// answer the work may have made stale.
+    After,
+}
+
+/// A catalog that fails when its [`Fuse`] says so, and runs other processes' work at chosen
+/// points ([`FaultyCatalog::interleave`]).
 pub struct FaultyCatalog {
-    /// The real catalog.
-    pub inner: Arc<dyn Catalog>,
-    /// The fuse shared with the store.
-    pub fuse: Arc<Fuse>,
-    /// Run (once) before the next [`Catalog::segments`] call is answered.
-    pub before_segments: Mutex<Option<Interleaved>>,
+    inner: Arc<dyn Catalog>,
+    fuse: Arc<Fuse>,
+    interleaved: Mutex<Vec<(CatalogOp, When, Interleaved)>>,
 }
 
 impl std::fmt::Debug for FaultyCatalog {
@@ -244,114 +252,59 @@ impl FaultyCatalog {
         FaultyCatalog {
             inner,
             fuse,
-            before_segments: Mutex::new(None),
+            interleaved: Mutex::new(Vec::new()),
         }
     }
 
-    fn read(&self) -> CatalogResult<()> {
-        if self.fuse.read() {
-            Ok(())
-        } else {
-            Err(catalog_crash())
-        }
+    /// Runs `work` once, at the next call of `op`, `when` it says.
+    pub fn interleave(&self, op: CatalogOp, when: When, work: Interleaved) {
+        self.lock_interleaved().push((op, when, work));
     }
 
-    async fn write<T, F: std::future::Future<Output = CatalogResult<T>>>(
-        &self,
-        op: F,
-    ) -> CatalogResult<T> {
-        match self.fuse.write() {
-            Fate::Pass => op.await,
-            Fate::Fail => Err(catalog_crash()),
-            Fate::ApplyThenFail => {
-                op.await?;
-                Err(catalog_crash())
-            }
+    fn lock_interleaved(&self) -> std::sync::MutexGuard<'_, Vec<(CatalogOp, When, Interleaved)>> {
+        self.interleaved.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs the work attached to `op` at `when`, if any (once).
+    async fn run_interleaved(&self, op: CatalogOp, when: When) {
+        let work = {
+            let mut pending = self.lock_interleaved();
+            let i = pending.iter().position(|(o, w, _)| *o == op && *w == when);
+            i.map(|i| pending.remove(i).2)
+        };
+        if let Some(work) = work {
+            work.await;
         }
     }
 }
 
 #[async_trait]
-impl Catalog for FaultyCatalog {
-    async fn register(
-        &self,
-        ingest: &IngestRecord,
-        segments: &[SegmentEntry],
-    ) -> CatalogResult<RegisterOutcome> {
-        self.write(self.inner.register(ingest, segments)).await
+impl CatalogLayer for FaultyCatalog {
+    fn inner(&self) -> &dyn Catalog {
+        &*self.inner
     }
 
-    async fn ingest_record(&self, source: &str) -> CatalogResult<Option<IngestRecord>> {
-        self.read()?;
-        self.inner.ingest_record(source).await
-    }
-
-    async fn record_ingest(&self, record: &IngestRecord) -> CatalogResult<()> {
-        self.write(self.inner.record_ingest(record)).await
-    }
-
-    async fn partition(&self, tp: &TopicPartition) -> CatalogResult<Option<PartitionInfo>> {
-        self.read()?;
-        self.inner.partition(tp).await
-    }
-
-    async fn partitions(&self) -> CatalogResult<Vec<PartitionInfo>> {
-        self.read()?;
-        self.inner.partitions().await
-    }
-
-    async fn segment_covering(
-        &self,
-        tp: &TopicPartition,
-        offset: Offset,
-    ) -> CatalogResult<Option<SegmentEntry>> {
-        self.read()?;
-        self.inner.segment_covering(tp, offset).await
-    }
-
-    async fn segment_for_timestamp(
-        &self,
-        tp: &TopicPartition,
-        timestamp_ms: i64,
-    ) -> CatalogResult<Option<SegmentEntry>> {
-        self.read()?;
-        self.inner.segment_for_timestamp(tp, timestamp_ms).await
-    }
-
-    async fn segments(&self, tp: &TopicPartition) -> CatalogResult<Vec<SegmentEntry>> {
-        self.read()?;
-        let interleaved = self
-            .before_segments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(work) = interleaved {
-            work.await;
+    async fn around<'a, T: Send + 'a>(
+        &'a self,
+        op: CatalogOp,
+        call: CatalogCall<'a, T>,
+    ) -> CatalogResult<T> {
+        let fate = if op.is_write() {
+            self.fuse.write()
+        } else if self.fuse.read() {
+            Fate::Pass
+        } else {
+            Fate::Fail
+        };
+        if matches!(fate, Fate::Fail) {
+            return Err(catalog_crash());
         }
-        self.inner.segments(tp).await
-    }
-
-    async fn swap_segments(
-        &self,
-        tp: &TopicPartition,
-        expected_version: u64,
-        remove: &[SegmentId],
-        add: &[SegmentEntry],
-        retired_at_ms: i64,
-    ) -> CatalogResult<u64> {
-        self.write(
-            self.inner
-                .swap_segments(tp, expected_version, remove, add, retired_at_ms),
-        )
-        .await
-    }
-
-    async fn retired_archives(&self) -> CatalogResult<Vec<RetiredArchive>> {
-        self.read()?;
-        self.inner.retired_archives().await
-    }
-
-    async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()> {
-        self.write(self.inner.forget_retired(keys)).await
+        self.run_interleaved(op, When::Before).await;
+        let answer = call.await;
+        self.run_interleaved(op, When::After).await;
+        match fate {
+            Fate::ApplyThenFail => answer.and(Err(catalog_crash())),
+            _ => answer,
+        }
     }
 }

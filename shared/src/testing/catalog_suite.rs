@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{Catalog, CatalogError, IngestRecord, IngestStatus, SegmentEntry};
+use crate::catalog::{Catalog, CatalogError, IngestRecord, IngestStatus, SegmentEntry};
 use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 fn tp(name: &str) -> TopicPartition {
@@ -329,7 +329,7 @@ macro_rules! catalog_test_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn check_concurrent_swaps() {
             let (catalog, _guard) = $ctor;
-            $crate::catalog::testsuite::check_concurrent_swaps(std::sync::Arc::new(catalog)).await;
+            $crate::testing::catalog_suite::check_concurrent_swaps(std::sync::Arc::new(catalog)).await;
         }
     };
     (@each $ctor:expr; $($check:ident),*) => {
@@ -337,7 +337,7 @@ macro_rules! catalog_test_suite {
             #[tokio::test]
             async fn $check() {
                 let (catalog, _guard) = $ctor;
-                $crate::catalog::testsuite::$check(&catalog).await;
+                $crate::testing::catalog_suite::$check(&catalog).await;
             }
         )*
     };

@@ -3,12 +3,11 @@
 
 use serde::Serialize;
 
-use super::{
-    CompactionPolicy, MergeRun, Pipeline, PipelineError, PipelineResult, RetentionPolicy,
-    plan_compaction,
-};
-use crate::catalog::CatalogError;
+use super::gc::GcReport;
+use super::plan::{CompactionPolicy, MergeRun, plan_compaction};
+use super::retention::RetentionPolicy;
 use crate::catalog::{PartitionInfo, SegmentEntry};
+use crate::pipeline::{Pipeline, PipelineResult};
 
 /// What a run is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -70,22 +69,11 @@ pub struct CompactionReport {
     pub plans: Vec<PartitionReport>,
     /// Garbage collection, if requested (and the budget left time for it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gc: Option<super::GcReport>,
+    pub gc: Option<GcReport>,
     /// Whether the time budget ran out before every partition was done.
     pub stopped_early: bool,
     /// Wall time of the run in milliseconds.
     pub took_ms: u64,
-}
-
-/// Whether an error means another writer changed the partition first (skip it, try next run).
-fn lost_race(e: &PipelineError) -> bool {
-    matches!(
-        e,
-        PipelineError::InvalidRequest(_)
-            | PipelineError::Catalog(
-                CatalogError::VersionMismatch { .. } | CatalogError::UnknownSegment { .. }
-            )
-    )
 }
 
 /// When a run must stop starting new work.
@@ -256,7 +244,7 @@ fn skip_lost_race(
     part: &mut PartitionReport,
 ) -> PipelineResult<()> {
     match outcome {
-        Err(e) if lost_race(&e) => {
+        Err(e) if e.is_lost_race() => {
             tracing::info!(tp = %info.tp, error = %e, "partition changed concurrently; skipped");
             part.skipped = Some(e.to_string());
             Ok(())

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 
-use super::{DynamoCatalog, create_table};
-pub use crate::aws::testing::RequestCounter;
-use crate::aws::testing::{HINT, endpoint, sdk_config};
+pub use super::local_stack::RequestCounter;
+use super::local_stack::{HINT, endpoint, sdk_config};
+use crate::catalog::dynamo::{DynamoCatalog, create_table};
 use crate::catalog::{IngestRecord, IngestStatus, SegmentEntry};
 use crate::types::{Offset, TopicPartition};
 

@@ -20,14 +20,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use super::faults::{Fault, FaultKind, FaultyCatalog, FaultyStore, Fuse};
-use super::*;
-use crate::catalog::Catalog;
-use crate::clock::{Clock, SystemClock};
-use crate::kafka::{Compression, RawBatch};
-use crate::store::ObjectStore;
-use crate::synth::{self, SynthSpec, ValueShape};
-use crate::types::{ObjectKey, Topic, TopicPartition};
+use tier::pipeline::*;
+use tier::testing::{Fault, FaultKind, FaultyCatalog, FaultyStore, Fuse};
+use tier::catalog::Catalog;
+use tier::clock::{Clock, SystemClock};
+use tier::kafka::{Compression, RawBatch};
+use tier::store::ObjectStore;
+use tier::synth::{self, SynthSpec, ValueShape};
+use tier::types::{ObjectKey, Topic, TopicPartition};
 
 const GRACE_MS: i64 = 15 * 60_000;
 const SOURCES: usize = 10;
@@ -527,9 +527,9 @@ proptest! {
     fn random_steps_with_faults_keep_the_invariants_on_the_embedded_backends(steps in steps()) {
         runtime().block_on(async {
             let dir = tempfile::tempdir().unwrap();
-            let store = crate::store::LocalStore::open(dir.path().join("objects")).unwrap();
+            let store = tier::store::LocalStore::open(dir.path().join("objects")).unwrap();
             let catalog =
-                crate::catalog::EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
+                tier::catalog::EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
             Harness::new(Arc::new(store), Arc::new(catalog)).run(&steps).await;
         });
     }
@@ -542,8 +542,8 @@ proptest! {
     #[test]
     fn random_steps_with_faults_keep_the_invariants_on_s3_and_dynamodb(steps in steps()) {
         runtime().block_on(async {
-            let (store, _bucket) = crate::store::s3::testing::store().await;
-            let (catalog, _table) = crate::catalog::dynamo::testing::catalog().await;
+            let (store, _bucket) = tier::testing::s3::store().await;
+            let (catalog, _table) = tier::testing::dynamo::catalog().await;
             Harness::new(Arc::new(store), Arc::new(catalog)).run(&steps).await;
         });
     }

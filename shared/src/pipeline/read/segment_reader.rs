@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::cache::ReadCache;
-use super::{PipelineError, PipelineResult};
+use crate::pipeline::{PipelineError, PipelineResult};
 use crate::archive::{ChunkEntry, Toc, read_chunk, read_members};
 use crate::catalog::SegmentEntry;
 use crate::index::{IndexFiles, IndexReader};

@@ -8,9 +8,9 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 
-use super::S3Store;
-pub use crate::aws::testing::RequestCounter;
-use crate::aws::testing::{HINT, endpoint, sdk_config};
+pub use super::local_stack::RequestCounter;
+use super::local_stack::{HINT, endpoint, sdk_config};
+use crate::store::S3Store;
 
 /// A path-style S3 client for the local stack, optionally counting its requests.
 pub async fn client(counter: Option<&RequestCounter>) -> Client {

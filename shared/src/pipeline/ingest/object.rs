@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{ErrorCode, IndexReport, Pipeline, PipelineResult};
+use super::IndexReport;
+use crate::pipeline::{ErrorCode, Pipeline, PipelineResult};
 use crate::catalog::{IngestRecord, IngestStatus};
 use crate::types::{ObjectKey, TopicPartition};
 

@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
+use super::reread::reread_once;
 use super::segment_reader::SegmentReader;
-use super::view::effective_timestamp;
-use super::{Pipeline, PipelineError, PipelineResult};
+use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::catalog::SegmentEntry;
 use crate::types::TopicPartition;
 
@@ -54,24 +54,17 @@ impl Pipeline {
         tp: &TopicPartition,
         ts: i64,
     ) -> PipelineResult<Option<(i64, Option<i64>)>> {
-        let Some(seg) = self.catalog.segment_for_timestamp(tp, ts).await? else {
-            self.partition_info(tp).await?;
-            return Ok(None);
-        };
-        match self.first_at_or_after(&seg, ts).await {
-            // The archive was replaced (e.g. merged by compaction) and deleted after the catalog was
-            // read: look the segment up once more.
-            Err(PipelineError::Store(e)) if super::fetch::is_missing(e.kind()) => {
-                match self.catalog.segment_for_timestamp(tp, ts).await? {
-                    Some(seg) => self.first_at_or_after(&seg, ts).await.map(Some),
-                    None => {
-                        self.partition_info(tp).await?;
-                        Ok(None)
-                    }
+        reread_once!(
+            |seg| match seg {
+                Some(seg) => self.first_at_or_after(&seg, ts).await.map(Some),
+                None => {
+                    self.partition_info(tp).await?;
+                    Ok(None)
                 }
-            }
-            other => other.map(Some),
-        }
+            },
+            first: self.catalog.segment_for_timestamp(tp, ts).await?,
+            again: self.catalog.segment_for_timestamp(tp, ts).await?,
+        )
     }
 
     /// The first record of `seg` with a timestamp `>= ts` (the catalog says there is one).
@@ -96,7 +89,7 @@ impl Pipeline {
                     .records()
                     .map_err(|e| PipelineError::corrupt_batch(&seg.archive_key, e))?;
                 for r in &records {
-                    let t = effective_timestamp(batch.header(), r);
+                    let t = batch.header().effective_timestamp(r);
                     if t >= ts {
                         return Ok((r.offset, Some(t)));
                     }

@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
+use super::reread::reread_once;
 use super::segment_reader::SegmentReader;
-use super::{Pipeline, PipelineError, PipelineResult};
-use crate::catalog::PartitionInfo;
+use super::view::RecordView;
+use crate::catalog::{PartitionInfo, SegmentEntry};
+use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::types::{Offset, TopicPartition};
 
 /// A fetch request.
@@ -41,7 +43,7 @@ pub struct FetchResult {
 impl FetchResult {
     /// The records of the fetched batches at offsets `>= from`, decoded, skipping control batches
     /// (transaction markers). Fails only if a stored batch does not decode.
-    pub fn records(&self, from: i64) -> Result<Vec<super::RecordView>, crate::kafka::KafkaError> {
+    pub fn records(&self, from: i64) -> Result<Vec<RecordView>, crate::kafka::KafkaError> {
         let mut views = Vec::new();
         for batch in crate::kafka::batches(&self.batches) {
             let batch = batch?;
@@ -50,7 +52,7 @@ impl FetchResult {
             }
             for r in batch.records()? {
                 if r.offset >= from {
-                    views.push(super::RecordView::new(batch.header(), &r));
+                    views.push(RecordView::new(batch.header(), &r));
                 }
             }
         }
@@ -87,23 +89,28 @@ impl Pipeline {
             segments_read: 0,
         };
         let mut next = first;
-        let mut reread = false;
         while let Some(seg) = next.take() {
-            let full = match self.fetch_from_segment(&seg, &mut result, max_bytes).await {
-                // The archive was replaced (e.g. merged by compaction) and deleted after the catalog
-                // was read: read the catalog once more and continue from where this fetch is.
-                Err(PipelineError::Store(e)) if is_missing(e.kind()) && !reread => {
-                    reread = true;
+            // The archive may have been replaced (merged by compaction) and deleted after the
+            // catalog was read: then the catalog is read again from where this fetch is.
+            let step = reread_once!(
+                |seg| match seg {
+                    Some(seg) => {
+                        let full = self.fetch_from_segment(&seg, &mut result, max_bytes).await?;
+                        Ok(Some((full, seg.last_offset)))
+                    }
+                    None => PipelineResult::Ok(None),
+                },
+                first: Some(seg),
+                again: {
                     let from = Offset::try_from(result.next_offset)?;
-                    next = self.catalog.segment_covering(&req.tp, from).await?;
-                    continue;
-                }
-                other => other?,
-            };
+                    self.catalog.segment_covering(&req.tp, from).await?
+                },
+            )?;
+            let Some((full, last)) = step else { break };
             if full {
                 break;
             }
-            let after = seg.last_offset.next();
+            let after = last.next();
             result.next_offset = after.get();
             next = self.catalog.segment_covering(&req.tp, after).await?;
         }
@@ -113,7 +120,7 @@ impl Pipeline {
     /// Appends batches of `seg` at or after `result.next_offset`; returns whether `max_bytes` is reached.
     async fn fetch_from_segment(
         &self,
-        seg: &crate::catalog::SegmentEntry,
+        seg: &SegmentEntry,
         result: &mut FetchResult,
         max_bytes: usize,
     ) -> PipelineResult<bool> {
@@ -165,13 +172,6 @@ impl Pipeline {
             .await?
             .ok_or_else(|| PipelineError::UnknownPartition(tp.clone()))
     }
-}
-
-/// Whether a store error means the object is gone. Without `s3:ListBucket` permission S3 answers a
-/// GET of a missing key with 403, so `Unauthorized` counts too.
-pub(super) fn is_missing(kind: crate::store::StoreErrorKind) -> bool {
-    use crate::store::StoreErrorKind::{NotFound, Unauthorized};
-    matches!(kind, NotFound | Unauthorized)
 }
 
 /// Estimated bytes of `chunk` holding offsets `>= from`, assuming batches spread evenly over offsets.

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::{Pipeline, PipelineResult};
+use crate::pipeline::{Pipeline, PipelineResult};
 use crate::types::ObjectKey;
 
 /// An unreferenced archive younger than this may be one an indexer or a compactor has written and
@@ -71,7 +71,8 @@ impl Pipeline {
     }
 
     /// Only the first half of [`Pipeline::collect_garbage`]: archives retired more than `grace_ms`
-    /// ago.
+    /// ago (for tests that race it against readers).
+    #[cfg(any(test, feature = "testsuite"))]
     pub async fn delete_retired(&self, grace_ms: i64, dry_run: bool) -> PipelineResult<GcReport> {
         let cutoff = self.clock.now_ms().saturating_sub(grace_ms);
         Ok(self.sweep_retired(cutoff, dry_run).await?.0)

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{ObjectStore, StoreErrorKind};
+use crate::store::{ObjectStore, StoreErrorKind};
 use crate::types::ObjectKey;
 
 fn key(s: &str) -> ObjectKey {
@@ -125,7 +125,7 @@ macro_rules! object_store_test_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn check_put_is_atomic() {
             let (store, _guard) = $ctor;
-            $crate::store::testsuite::check_put_is_atomic(std::sync::Arc::new(store)).await;
+            $crate::testing::store_suite::check_put_is_atomic(std::sync::Arc::new(store)).await;
         }
     };
     (@each $ctor:expr; $($check:ident),*) => {
@@ -133,7 +133,7 @@ macro_rules! object_store_test_suite {
             #[tokio::test]
             async fn $check() {
                 let (store, _guard) = $ctor;
-                $crate::store::testsuite::$check(&store).await;
+                $crate::testing::store_suite::$check(&store).await;
             }
         )*
     };

@@ -7,10 +7,11 @@
 
 use serde::Serialize;
 
-use super::compact::MergeRun;
-use super::index::{build_segment, segment_id, summary};
-use super::segment_reader::SegmentReader;
-use super::{Pipeline, PipelineError, PipelineResult, SegmentSummary};
+use super::plan::MergeRun;
+use crate::pipeline::ingest::{build_segment, segment_id};
+use crate::pipeline::read::SegmentReader;
+use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
+use crate::summary::SegmentSummary;
 use crate::catalog::SegmentEntry;
 use crate::source::{PartitionBatches, SourceBatch};
 use crate::types::{Offset, SegmentId, TopicPartition};
@@ -32,8 +33,8 @@ impl Pipeline {
     /// Merges the segments of `run` (adjacent, in offset order) into one segment whose archive holds
     /// the same original batches, byte for byte, and whose index is the merge of their indexes.
     ///
-    /// Fails with `VersionMismatch` / `UnknownSegment` (nothing changed, the new archive removed) if
-    /// the partition changed since it was read. After a backend failure of the swap the new archive
+    /// Fails with a lost race ([`PipelineError::is_lost_race`]: nothing changed, the new archive
+    /// removed) if the partition changed since it was read. After a backend failure of the swap the new archive
     /// is kept: the swap may have been applied.
     pub async fn merge_run(
         &self,
@@ -83,7 +84,7 @@ impl Pipeline {
         {
             Ok(version) => Ok(MergeOutcome {
                 removed: run.segments.clone(),
-                added: summary(&entry, true),
+                added: SegmentSummary::from(&entry),
                 bytes_written,
                 version,
             }),
@@ -102,7 +103,7 @@ impl Pipeline {
 
     /// The entries of `run`'s segments, looked up one by one from its first offset: a catalog lookup
     /// per segment, not a listing of the whole partition (which would make compacting a partition of
-    /// n segments cost O(n²) catalog reads). Fails with `InvalidRequest` if one is gone.
+    /// n segments cost O(n²) catalog reads). Fails with [`PipelineError::LostRace`] if one is gone.
     async fn run_segments(
         &self,
         tp: &TopicPartition,
@@ -116,8 +117,9 @@ impl Pipeline {
                 .segment_covering(tp, next)
                 .await?
                 .filter(|s| &s.id == id)
-                .ok_or_else(|| {
-                    PipelineError::InvalidRequest(format!("{tp}: segment {id} of the run is gone"))
+                .ok_or_else(|| PipelineError::LostRace {
+                    tp: tp.clone(),
+                    what: format!("segment {id} of the run is gone"),
                 })?;
             next = seg.last_offset.next();
             entries.push(seg);

@@ -93,7 +93,7 @@ pub fn plan_compaction(segments: &[SegmentEntry], policy: &CompactionPolicy) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::testsuite::segment;
+    use crate::testing::catalog_suite::segment;
     use crate::types::TopicPartition;
 
     fn sized(base: i64, last: i64, size: u64) -> SegmentEntry {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Pipeline, PipelineResult};
+use crate::pipeline::{Pipeline, PipelineResult};
 use crate::catalog::SegmentEntry;
 use crate::types::{SegmentId, Topic, TopicPartition};
 
@@ -128,22 +128,57 @@ impl RetentionPolicy {
     /// Parses overrides written as a JSON object from topic name to [`RetentionOverride`], e.g.
     /// `{"audit": {"hours": 0}, "clicks": {"hours": 24, "bytes": 10737418240}}`. Empty text means
     /// none. The error names the offending topic or field.
-    pub fn parse_overrides(text: &str) -> Result<BTreeMap<Topic, RetentionOverride>, String> {
+    pub fn parse_overrides(
+        text: &str,
+    ) -> Result<BTreeMap<Topic, RetentionOverride>, RetentionOverridesError> {
         if text.trim().is_empty() {
             return Ok(BTreeMap::new());
         }
-        let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-            format!("expected a JSON object of topic → {{\"hours\": N, \"bytes\": N}}: {e}")
-        })?;
+        let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| RetentionOverridesError::NotAnObject(e.to_string()))?;
         raw.into_iter()
             .map(|(name, value)| {
-                let topic: Topic = name.parse().map_err(|e| format!("topic {name:?}: {e}"))?;
-                let o: RetentionOverride =
-                    serde_json::from_value(value).map_err(|e| format!("topic {name:?}: {e}"))?;
+                let topic: Topic = match name.parse() {
+                    Ok(topic) => topic,
+                    Err(e) => {
+                        let reason = crate::types::InvalidValue::to_string(&e);
+                        return Err(RetentionOverridesError::InvalidTopic { name, reason });
+                    }
+                };
+                let o: RetentionOverride = serde_json::from_value(value).map_err(|e| {
+                    RetentionOverridesError::InvalidOverride {
+                        name: name.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
                 Ok((topic, o))
             })
             .collect()
     }
+}
+
+/// Why retention overrides do not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetentionOverridesError {
+    /// The text is not a JSON object.
+    #[error("expected a JSON object of topic → {{\"hours\": N, \"bytes\": N}}: {0}")]
+    NotAnObject(String),
+    /// A key is not a valid topic name.
+    #[error("topic {name:?}: {reason}")]
+    InvalidTopic {
+        /// The key as written.
+        name: String,
+        /// Why it is not a topic name.
+        reason: String,
+    },
+    /// A topic's value is not a [`RetentionOverride`] (unknown field, negative number, ...).
+    #[error("topic {name:?}: {reason}")]
+    InvalidOverride {
+        /// The topic.
+        name: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
 }
 
 /// What retention did.
@@ -158,7 +193,8 @@ pub struct RetentionOutcome {
 impl Pipeline {
     /// Drops the oldest segments of `tp` that `retention` expires, in one conditional swap
     /// (`dry_run`: only reports them). Fails with `VersionMismatch` (nothing changed) if the
-    /// partition changed meanwhile.
+    /// partition changed meanwhile. (Compaction runs call this through [`Pipeline::compact`].)
+    #[cfg(any(test, feature = "testsuite"))]
     pub async fn apply_retention(
         &self,
         tp: &TopicPartition,
@@ -170,7 +206,7 @@ impl Pipeline {
 
     /// [`Pipeline::apply_retention`], also returning the segments that remain (or would remain)
     /// as listed, so a caller can plan on them without listing the partition again.
-    pub(super) async fn retain_listed(
+    pub(crate) async fn retain_listed(
         &self,
         tp: &TopicPartition,
         retention: &Retention,
@@ -199,7 +235,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::catalog::testsuite;
+    use crate::testing::catalog_suite as testsuite;
 
     fn segment(base: i64, data_bytes: u64, max_timestamp: i64) -> SegmentEntry {
         let tp = TopicPartition::from_log_dir_name("t-0").unwrap();
@@ -278,16 +314,22 @@ mod tests {
 
     #[test]
     fn malformed_overrides_name_what_is_wrong() {
-        let err = RetentionPolicy::parse_overrides(r#"{"../x": {"hours": 1}}"#).unwrap_err();
+        let err = RetentionPolicy::parse_overrides(r#"{"../x": {"hours": 1}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("topic \"../x\""), "{err}");
-        let err = RetentionPolicy::parse_overrides(r#"{"clicks": {"days": 1}}"#).unwrap_err();
+        let err = RetentionPolicy::parse_overrides(r#"{"clicks": {"days": 1}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("clicks") && err.contains("unknown field `days`"),
             "{err}"
         );
-        let err = RetentionPolicy::parse_overrides(r#"{"clicks": {"hours": -1}}"#).unwrap_err();
+        let err = RetentionPolicy::parse_overrides(r#"{"clicks": {"hours": -1}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("clicks"), "{err}");
-        let err = RetentionPolicy::parse_overrides("[1]").unwrap_err();
+        let err = RetentionPolicy::parse_overrides("[1]").unwrap_err().to_string();
         assert!(err.starts_with("expected a JSON object"), "{err}");
         assert!(RetentionPolicy::parse_overrides(" ").unwrap().is_empty());
     }

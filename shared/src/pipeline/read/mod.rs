@@ -1,0 +1,18 @@
+//! The read path: fetch (Kafka semantics over tiered segments), offsets by position or time, and
+//! full-text search — each a catalog lookup, then ranged reads of the archive members it needs,
+//! answered from the original batches.
+
+mod cache;
+mod fetch;
+mod offsets;
+mod reread;
+mod search;
+mod segment_reader;
+mod view;
+
+pub use cache::{CacheStats, ReadCache};
+pub use fetch::{FetchRequest, FetchResult};
+pub use offsets::{OffsetQuery, OffsetResult};
+pub use search::{SearchHit, SearchRequest};
+pub(crate) use segment_reader::SegmentReader;
+pub use view::{Encoding, HeaderView, RecordView};

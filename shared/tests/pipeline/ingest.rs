@@ -1,0 +1,316 @@
+//! The write path: indexing sources, idempotence, conflicts, corrupt input and quarantine.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn reindexing_is_a_no_op_and_leaves_no_extra_objects() {
+    let f = fixture();
+    let batches = synth::batches(&spec(500, 2, Compression::Snappy, 0)).unwrap();
+    index_wal(&f.pipeline, "a", &batches).await;
+    let objects = f.pipeline.store().list("").await.unwrap();
+    let again = index_wal(&f.pipeline, "a", &batches).await;
+    assert!(again.already_indexed);
+    let other_name = index_wal(&f.pipeline, "b", &batches).await;
+    assert!(!other_name.already_indexed);
+    assert!(other_name.segments.iter().all(|s| !s.added));
+    assert_eq!(f.pipeline.store().list("").await.unwrap(), objects);
+}
+
+#[tokio::test]
+async fn conflicting_overlap_is_rejected_and_nothing_is_published() {
+    let f = fixture();
+    index_wal(
+        &f.pipeline,
+        "a",
+        &synth::batches(&spec(500, 1, Compression::None, 0)).unwrap(),
+    )
+    .await;
+    let objects = f.pipeline.store().list("").await.unwrap();
+    let before = f.pipeline.catalog().partitions().await.unwrap();
+    let clash = synth::batches(&SynthSpec {
+        seed: 99,
+        ..spec(100, 1, Compression::None, 450)
+    })
+    .unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &clash).unwrap();
+    let err = f
+        .pipeline
+        .index_source("clash", &wal, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PipelineError::Catalog(CatalogError::Conflict { .. })),
+        "{err}"
+    );
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    assert_eq!(f.pipeline.catalog().partitions().await.unwrap(), before);
+    assert_eq!(f.pipeline.store().list("").await.unwrap(), objects);
+    assert!(
+        f.pipeline
+            .catalog()
+            .ingest_record("clash")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn corrupt_or_unsealed_sources_change_nothing() {
+    let f = fixture();
+    let batches = synth::batches(&spec(200, 2, Compression::Zstd, 0)).unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let mut flipped = wal.clone();
+    flipped[wal.len() / 2] ^= 0x10;
+    let unsealed = &wal[..wal.len() - 3];
+    for (bytes, name) in [
+        (&flipped[..], "flipped"),
+        (unsealed, "unsealed"),
+        (&b"hello"[..], "junk"),
+    ] {
+        let err = f
+            .pipeline
+            .index_source(name, bytes, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::CorruptInput, "{name}: {err}");
+    }
+    let err = f
+        .pipeline
+        .index_source("u", unsealed, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        PipelineError::InvalidSource(SourceError::Wal(WalError::NotSealed))
+    ));
+    assert!(f.pipeline.store().list("").await.unwrap().is_empty());
+    assert!(f.pipeline.catalog().partitions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn kafka_log_sources_need_a_partition_and_keep_special_batches_intact() {
+    let f = fixture();
+    let mut log = Vec::new();
+    let mut txn = BatchBuilder::new(0, Compression::Gzip)
+        .producer(77, 1, 0)
+        .transactional(true);
+    txn.push(RecordInput {
+        timestamp: 5,
+        key: None,
+        value: Some(b"in a txn".to_vec()),
+        headers: vec![],
+    });
+    log.extend(txn.build().unwrap());
+    let mut marker = BatchBuilder::new(1, Compression::None)
+        .producer(77, 1, -1)
+        .transactional(true)
+        .control(true);
+    marker.push(RecordInput {
+        timestamp: 6,
+        key: Some(vec![0, 0, 0, 1]),
+        value: Some(vec![0, 0, 0, 0, 0, 0]),
+        headers: vec![],
+    });
+    log.extend(marker.build().unwrap());
+    let err = f
+        .pipeline
+        .index_source("log", &log, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        PipelineError::InvalidSource(SourceError::MissingTopicPartition)
+    ));
+    let report = f
+        .pipeline
+        .index_source("log", &log, Some(&tp(3)))
+        .await
+        .unwrap();
+    assert_eq!(report.format, Some(tier::source::SourceFormat::KafkaLog));
+    let got = f
+        .pipeline
+        .fetch(&FetchRequest {
+            tp: tp(3),
+            offset: 0,
+            max_bytes: 1 << 20,
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.batches, log);
+    assert_eq!(got.batch_count, 2);
+}
+
+#[tokio::test]
+async fn archives_extract_with_system_tar_and_the_index_opens() {
+    let f = fixture();
+    index_wal(
+        &f.pipeline,
+        "x",
+        &synth::batches(&spec(300, 1, Compression::None, 0)).unwrap(),
+    )
+    .await;
+    let seg = f
+        .pipeline
+        .catalog()
+        .segments(&tp(0))
+        .await
+        .unwrap()
+        .remove(0);
+    let archive = f.pipeline.store().get(&seg.archive_key).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar.gz");
+    std::fs::write(&path, &archive).unwrap();
+    let status = std::process::Command::new("tar")
+        .args(["xzf", "a.tar.gz"])
+        .current_dir(dir.path())
+        .status()
+        .expect("system tar runs");
+    assert!(status.success());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["record_count"], 300);
+    let index = tantivy::Index::open_in_dir(dir.path().join("index")).unwrap();
+    let searcher = index.reader().unwrap().searcher();
+    assert_eq!(searcher.num_docs(), 300);
+    let mut batches = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(dir.path().join("records"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for n in names {
+        batches.extend(std::fs::read(n).unwrap());
+    }
+    let got = f
+        .pipeline
+        .fetch(&FetchRequest {
+            tp: tp(0),
+            offset: 0,
+            max_bytes: usize::MAX,
+        })
+        .await
+        .unwrap();
+    assert_eq!(batches, got.batches);
+}
+
+#[tokio::test]
+async fn ingest_object_indexes_or_quarantines_for_good() {
+    let f = fixture();
+    let store = f.pipeline.store();
+    let batches = synth::batches(&spec(300, 1, Compression::Lz4, 0)).unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let source = |key: &str| SourceObject {
+        key: key.parse().unwrap(),
+        version: "etag1".into(),
+    };
+
+    store
+        .put(&"wal/a.wal".parse().unwrap(), wal.clone())
+        .await
+        .unwrap();
+    let outcome = f
+        .pipeline
+        .ingest_object(&source("wal/a.wal"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, IngestOutcome::Indexed(ref r) if r.segments.len() == 1),
+        "{outcome:?}"
+    );
+
+    let log: Vec<u8> = batches.iter().flat_map(|(_, b)| b.clone()).collect();
+    store
+        .put(
+            &"kafka-logs/orders.eu-7/00000000000000000000.log"
+                .parse()
+                .unwrap(),
+            log,
+        )
+        .await
+        .unwrap();
+    let log_source = source("kafka-logs/orders.eu-7/00000000000000000000.log");
+    assert_eq!(
+        log_source
+            .log_partition()
+            .map(|tp| tp.to_string())
+            .as_deref(),
+        Some("orders.eu/7")
+    );
+    let outcome = f.pipeline.ingest_object(&log_source).await.unwrap();
+    assert!(matches!(outcome, IngestOutcome::Indexed(_)), "{outcome:?}");
+
+    let mut corrupt = wal.clone();
+    corrupt[100] ^= 1;
+    store
+        .put(&"wal/b.wal".parse().unwrap(), corrupt.clone())
+        .await
+        .unwrap();
+    let first = f
+        .pipeline
+        .ingest_object(&source("wal/b.wal"))
+        .await
+        .unwrap();
+    let IngestOutcome::Quarantined { reason, copy } = &first else {
+        panic!("{first:?}")
+    };
+    assert!(reason.contains("checksum mismatch"), "{reason}");
+    assert_eq!(copy, "quarantine/wal/b.wal");
+    assert_eq!(store.get(&copy.parse().unwrap()).await.unwrap(), corrupt);
+    let ledger = f
+        .pipeline
+        .catalog()
+        .ingest_record("wal/b.wal#etag1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        ledger.status,
+        tier::catalog::IngestStatus::Quarantined { .. }
+    ));
+    store.delete(&copy.parse().unwrap()).await.unwrap();
+    assert_eq!(
+        f.pipeline
+            .ingest_object(&source("wal/b.wal"))
+            .await
+            .unwrap(),
+        first
+    );
+    assert!(
+        !store.exists(&copy.parse().unwrap()).await.unwrap(),
+        "a recorded quarantine is not redone"
+    );
+
+    let clash = synth::batches(&SynthSpec {
+        seed: 9,
+        ..spec(10, 1, Compression::None, 5)
+    })
+    .unwrap();
+    store
+        .put(
+            &"wal/c.wal".parse().unwrap(),
+            synth::wal_segment(&"orders".parse().unwrap(), &clash).unwrap(),
+        )
+        .await
+        .unwrap();
+    let outcome = f
+        .pipeline
+        .ingest_object(&source("wal/c.wal"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, IngestOutcome::Quarantined { reason, .. } if reason.contains("overlaps")),
+        "{outcome:?}"
+    );
+
+    let missing = f
+        .pipeline
+        .ingest_object(&source("wal/missing.wal"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        missing.code(),
+        ErrorCode::Internal,
+        "a missing object is not quarantined"
+    );
+}
