@@ -1,5 +1,5 @@
-//! `register`: read versions, check overlaps, then commit with conditional transactions; retry after a
-//! concurrent writer.
+//! The steps of one `register` attempt (the retry loop is `Catalog::register` in `mod.rs`): `plan`
+//! reads versions and checks overlaps, `commit` writes the plan in conditional transactions.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -10,9 +10,7 @@ use super::DynamoCatalog;
 use super::error::TransactFailure;
 use super::items::ledger_item;
 use super::writes::MAX_TRANSACTION_ACTIONS;
-use crate::catalog::{
-    CatalogError, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome, SegmentEntry,
-};
+use crate::catalog::{CatalogError, CatalogResult, IngestRecord, PartitionInfo, SegmentEntry};
 use crate::types::{SegmentId, TopicPartition};
 
 /// Attempts before giving up on a partition that other writers keep changing.
@@ -22,7 +20,7 @@ pub(super) const MAX_ATTEMPTS: u32 = 5;
 const MAX_SEGMENTS_PER_UNIT: usize = MAX_TRANSACTION_ACTIONS - 2;
 
 /// New segments of one partition committed together with the partition's update.
-struct Unit<'a> {
+pub(super) struct Unit<'a> {
     tp: &'a TopicPartition,
     expected: u64,
     info: PartitionInfo,
@@ -30,13 +28,13 @@ struct Unit<'a> {
 }
 
 /// What one attempt found: the units to commit and the segments already committed.
-struct Plan<'a> {
-    units: Vec<Unit<'a>>,
-    present: Vec<SegmentId>,
+pub(super) struct Plan<'a> {
+    pub units: Vec<Unit<'a>>,
+    pub present: Vec<SegmentId>,
 }
 
-/// How one attempt ended.
-enum Attempt {
+/// How one attempt's commit failed.
+pub(super) enum Attempt {
     /// A concurrent writer changed a partition first: re-read and retry.
     Raced,
     Failed(CatalogError),
@@ -80,45 +78,11 @@ pub(super) async fn backoff(attempt: u32) {
 }
 
 impl DynamoCatalog {
-    /// See [`crate::catalog::Catalog::register`] and the type docs for the request pattern.
-    pub(super) async fn register_segments(
-        &self,
-        ingest: &IngestRecord,
-        segments: &[SegmentEntry],
-    ) -> CatalogResult<RegisterOutcome> {
-        // Segments committed by an earlier attempt of this call (its earlier groups) are "added".
-        let mut committed: HashSet<SegmentId> = HashSet::new();
-        for attempt in 1..=MAX_ATTEMPTS {
-            let plan = self.plan(segments).await?;
-            match self.commit(plan.units, ingest, &mut committed).await {
-                Ok(()) => {
-                    return Ok(RegisterOutcome {
-                        added: committed.len(),
-                        already_present: plan
-                            .present
-                            .into_iter()
-                            .filter(|id| !committed.contains(id))
-                            .collect(),
-                    });
-                }
-                Err(Attempt::Raced) => backoff(attempt).await,
-                Err(Attempt::Failed(e)) => return Err(e),
-            }
-        }
-        Err(CatalogError::Backend {
-            retryable: true,
-            message: format!(
-                "register of {}: partitions kept changing under {MAX_ATTEMPTS} attempts",
-                ingest.source
-            ),
-        })
-    }
-
     /// Reads the versions (one `GetItem` per partition), then checks each new segment with one
     /// `Query` (the first committed segment whose last offset is `>=` its base; up to 16 in flight)
     /// and against the call's earlier segments. The versions are read before the queries, so any
     /// commit racing the checks bumps a version and fails our conditions.
-    async fn plan<'a>(&self, segments: &'a [SegmentEntry]) -> CatalogResult<Plan<'a>> {
+    pub(super) async fn plan<'a>(&self, segments: &'a [SegmentEntry]) -> CatalogResult<Plan<'a>> {
         let mut order: Vec<&TopicPartition> = Vec::new();
         let mut accepted: HashMap<&TopicPartition, Vec<&SegmentEntry>> = HashMap::new();
         for seg in segments {
@@ -134,7 +98,7 @@ impl DynamoCatalog {
             .iter()
             .map(|s| (s.tp.clone(), s.base_offset))
             .collect();
-        let firsts = self.first_segments_from(lookups).await?;
+        let firsts = self.covering_each(lookups).await?;
         let mut present = Vec::new();
         for (seg, first) in segments.iter().zip(firsts) {
             let batch = accepted.entry(&seg.tp).or_default();
@@ -180,7 +144,7 @@ impl DynamoCatalog {
 
     /// Commits `units` in as few transactions as the 100-action limit allows, the ledger item in the
     /// last one (or alone as one `PutItem` when there is nothing to commit).
-    async fn commit(
+    pub(super) async fn commit(
         &self,
         units: Vec<Unit<'_>>,
         ingest: &IngestRecord,

@@ -1,11 +1,11 @@
 //! Retired archives: items `pk = "retired"`, `sk = <archive key>`, `retired_at_ms` N, written by the
-//! swap transaction that removed their segments and deleted once garbage collection removed the object.
+//! swap transaction that removed their segments and deleted once garbage collection removed the object
+//! (`retired_archives` and `forget_retired` in `mod.rs`).
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::DynamoCatalog;
-use super::error::{backend, build};
-use super::items::{Item, key, n, s};
+use super::error::build;
+use super::items::{Item, key, n};
 use super::writes::Actions;
 use crate::catalog::{CatalogError, CatalogResult, RetiredArchive};
 use crate::types::ObjectKey;
@@ -27,7 +27,8 @@ impl Actions<'_> {
     }
 }
 
-fn retired_from_item(item: &Item) -> CatalogResult<RetiredArchive> {
+/// The retired archive of a retired-archive item.
+pub(super) fn retired_from_item(item: &Item) -> CatalogResult<RetiredArchive> {
     let corrupt = |what: &str| CatalogError::Corrupt(format!("retired archive item: {what}"));
     let key = match item.get("sk") {
         Some(AttributeValue::S(k)) => k.parse().map_err(|_| corrupt("sk is not an object key"))?,
@@ -40,41 +41,4 @@ fn retired_from_item(item: &Item) -> CatalogResult<RetiredArchive> {
         _ => return Err(corrupt("retired_at_ms missing")),
     };
     Ok(RetiredArchive { key, retired_at_ms })
-}
-
-impl DynamoCatalog {
-    /// Every retired archive: `Query pk = "retired"`, paginated, in key order.
-    pub(super) async fn query_retired(&self) -> CatalogResult<Vec<RetiredArchive>> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(RETIRED_PK))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<Item>, _>>()
-            .await
-            .map_err(|e| backend("Query", e))?;
-        items.iter().map(retired_from_item).collect()
-    }
-
-    /// Deletes the retired-archive items of `keys` (one `DeleteItem` each; absent ones are fine).
-    pub(super) async fn delete_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()> {
-        for archive in keys {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(key(
-                    RETIRED_PK.to_owned(),
-                    archive.as_str().to_owned(),
-                )))
-                .send()
-                .await
-                .map_err(|e| backend("DeleteItem", e))?;
-        }
-        Ok(())
-    }
 }

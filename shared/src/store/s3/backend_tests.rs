@@ -1,12 +1,16 @@
-//! S3-specific tests against the local stack: multipart uploads, pagination, error mapping and the
-//! number of requests each operation sends.
+//! S3-specific tests against the local stack: multipart uploads, pagination, error mapping (including
+//! 403 answers) and the number of requests each operation sends.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::interceptors::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
+use aws_sdk_s3::primitives::SdkBody;
 use tokio::task::JoinSet;
 
 use super::S3Store;
@@ -215,4 +219,88 @@ async fn empty_object_and_errors_map_to_kinds() {
     let err = no_bucket.get(&missing).await.unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Internal, "{err}");
     assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+}
+
+/// Replaces every answer with S3's 403 `AccessDenied` (no body for a HEAD, as S3 sends), as for a
+/// role without `s3:GetObject` / `s3:ListBucket`.
+#[derive(Debug)]
+struct DenyEverything;
+
+impl Intercept for DenyEverything {
+    fn name(&self) -> &'static str {
+        "DenyEverything"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let head = context
+            .inner()
+            .request()
+            .is_some_and(|r| r.method() == "HEAD");
+        let body = if head {
+            SdkBody::empty()
+        } else {
+            SdkBody::from(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+                 <Message>Access Denied</Message><RequestId>R</RequestId></Error>",
+            )
+        };
+        *context.response_mut() = HttpResponse::new(403.try_into()?, body);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_403_to_a_key_read_is_not_found_and_to_other_calls_unauthorized() {
+    let plain = client(None).await;
+    let bucket = fresh_bucket(&plain).await;
+    let k = key("d/present");
+    S3Store::new(plain.clone(), bucket.clone())
+        .put(&k, b"0123456789".to_vec())
+        .await
+        .unwrap();
+    let denied = S3Store::new(
+        aws_sdk_s3::Client::from_conf(
+            plain
+                .config()
+                .to_builder()
+                .interceptor(DenyEverything)
+                .build(),
+        ),
+        bucket,
+    );
+    let missing = key("d/missing");
+    let reads = [
+        ("get", denied.get(&missing).await.map(|_| ())),
+        ("get_range", denied.get_range(&k, 2..5).await.map(|_| ())),
+        (
+            "empty get_range",
+            denied.get_range(&k, 3..3).await.map(|_| ()),
+        ),
+        ("size", denied.size(&missing).await.map(|_| ())),
+    ];
+    for (what, result) in reads {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::NotFound, "{what}: {err}");
+        assert!(
+            err.to_string()
+                .contains("key missing or unreadable (403: S3 answers 403 instead of 404"),
+            "{what}: {err}"
+        );
+    }
+    assert!(!denied.exists(&k).await.unwrap());
+    let writes = [
+        ("put", denied.put(&k, b"x".to_vec()).await),
+        ("delete", denied.delete(&k).await),
+        ("list", denied.list("d/").await.map(|_| ())),
+    ];
+    for (what, result) in writes {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Unauthorized, "{what}: {err}");
+        assert!(err.to_string().contains("AccessDenied"), "{what}: {err}");
+    }
 }

@@ -10,6 +10,14 @@
 //! | `AccessDenied` and other credential codes, HTTP 403             | `Unauthorized`       |
 //! | anything else (including `NoSuchBucket`: a configuration error) | `Internal`           |
 //!
+//! One exception, for reads of a key ([`translate_read`]: `GetObject`, plain or ranged, and
+//! `HeadObject`): `AccessDenied` (or a code-less HTTP 403, as HEAD answers have no body) is `NotFound`.
+//! Without `s3:ListBucket` permission on the bucket, S3 answers 403 instead of 404 for a missing key,
+//! so the caller cannot tell "missing" from "not readable"; it is reported as missing, with a message
+//! saying so, so a real permission problem is still visible in the text. Other credential codes
+//! (`InvalidAccessKeyId`, `ExpiredToken`, ...) stay `Unauthorized` (a HEAD's 403 carries no code, so
+//! there any 403 is `NotFound`), and so do the 403s of every other operation (put, delete, list).
+//!
 //! The SDK error is kept as the source, so the full cause chain stays printable.
 
 use aws_sdk_s3::config::http::HttpResponse;
@@ -49,6 +57,10 @@ pub struct S3CallError {
     source: Box<dyn std::error::Error + Send + Sync>,
 }
 
+/// What S3's 403 to a read of a key means, prefixed to the summary of such an error.
+const DENIED_READ: &str = "key missing or unreadable (403: S3 answers 403 instead of 404 for a \
+                           missing key when the caller lacks s3:ListBucket)";
+
 /// Translates the SDK error of `operation` about `key` (the caller's key, without the store prefix).
 pub(super) fn translate<E>(
     operation: &'static str,
@@ -58,7 +70,34 @@ pub(super) fn translate<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let summary = match &err {
+    translate_call(operation, key, err, false)
+}
+
+/// Like [`translate`], for a read of one key (`GetObject`, plain or ranged, or `HeadObject`): an
+/// `AccessDenied` answer (or a code-less 403) is [`StoreErrorKind::NotFound`], with a message saying
+/// the key is missing or unreadable (see the module docs).
+pub(super) fn translate_read<E>(
+    operation: &'static str,
+    key: &str,
+    err: SdkError<E, HttpResponse>,
+) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    translate_call(operation, key, err, true)
+}
+
+/// [`translate`], or with `key_read` [`translate_read`].
+fn translate_call<E>(
+    operation: &'static str,
+    key: &str,
+    err: SdkError<E, HttpResponse>,
+    key_read: bool,
+) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut summary = match &err {
         SdkError::ServiceError(service) => format!(
             "{} (HTTP {}): {}",
             service.err().code().unwrap_or("no error code"),
@@ -67,13 +106,30 @@ where
         ),
         other => DisplayErrorContext(other).to_string(),
     };
-    let kind = classify(&err);
+    let mut kind = classify(&err);
+    if key_read && is_access_denied(&err) {
+        kind = StoreErrorKind::NotFound;
+        summary = format!("{DENIED_READ}: {summary}");
+    }
     let error = S3CallError {
         operation,
         summary,
         source: Box::new(err),
     };
     StoreError::new(kind, key, error)
+}
+
+/// Whether S3 answered `AccessDenied`, or HTTP 403 without an error code (a HEAD answer has no body
+/// to carry one).
+fn is_access_denied<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(code) => code == "AccessDenied",
+            None => service.raw().status().as_u16() == 403,
+        },
+        SdkError::ResponseError(response) => response.raw().status().as_u16() == 403,
+        _ => false,
+    }
 }
 
 /// An error raised by this backend itself (e.g. a response missing a field it must have).
@@ -130,7 +186,84 @@ fn from_status(status: u16) -> StoreErrorKind {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    use aws_sdk_s3::operation::put_object::PutObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
     use super::*;
+
+    /// S3's error metadata: `code` (none for a HEAD answer) and a message.
+    fn meta(code: Option<&str>) -> ErrorMetadata {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code).message("Access Denied");
+        }
+        meta.build()
+    }
+
+    /// A service error answered with HTTP `status`.
+    fn answered<E>(err: E, status: u16) -> SdkError<E, HttpResponse> {
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(err, raw)
+    }
+
+    #[test]
+    fn access_denied_to_a_key_read_is_a_missing_key() {
+        let get = answered(GetObjectError::generic(meta(Some("AccessDenied"))), 403);
+        let e = translate_read("GetObject", "a/b", get);
+        assert_eq!(e.kind(), StoreErrorKind::NotFound);
+        assert_eq!(e.key(), "a/b");
+        let text = e.to_string();
+        for part in [
+            "GetObject: key missing or unreadable (403: ",
+            "s3:ListBucket",
+            "AccessDenied (HTTP 403): Access Denied",
+        ] {
+            assert!(text.contains(part), "{part:?} not in {text}");
+        }
+
+        // A HEAD answer has no body, so no error code: the bare 403 counts.
+        let head = answered(HeadObjectError::generic(meta(None)), 403);
+        let e = translate_read("HeadObject", "a/b", head);
+        assert_eq!(e.kind(), StoreErrorKind::NotFound);
+        assert!(
+            e.to_string().contains("key missing or unreadable (403: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn other_403s_stay_unauthorized() {
+        // Any other operation's AccessDenied is a permission problem.
+        let put = answered(PutObjectError::generic(meta(Some("AccessDenied"))), 403);
+        let e = translate("PutObject", "a/b", put);
+        assert_eq!(e.kind(), StoreErrorKind::Unauthorized);
+        assert!(!e.to_string().contains("missing"), "{e}");
+
+        // Refused credentials on a read are not a missing key either.
+        let get = answered(
+            GetObjectError::generic(meta(Some("InvalidAccessKeyId"))),
+            403,
+        );
+        let e = translate_read("GetObject", "a/b", get);
+        assert_eq!(e.kind(), StoreErrorKind::Unauthorized);
+        assert!(!e.to_string().contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn key_reads_translate_other_errors_as_usual() {
+        let get = answered(GetObjectError::generic(meta(Some("NoSuchKey"))), 404);
+        let e = translate_read("GetObject", "a/b", get);
+        assert_eq!(e.kind(), StoreErrorKind::NotFound);
+        assert!(!e.to_string().contains("unreadable"), "{e}");
+        let get = answered(GetObjectError::generic(meta(Some("SlowDown"))), 503);
+        assert_eq!(
+            translate_read("GetObject", "a/b", get).kind(),
+            StoreErrorKind::Throttled
+        );
+    }
 
     #[test]
     fn codes_win_over_statuses() {

@@ -1,6 +1,7 @@
 //! [`S3Store`]: the [`ObjectStore`] backend on Amazon S3 (or an S3-compatible store).
 //!
-//! SDK errors are translated in `error.rs` only; large objects go up through `multipart.rs`.
+//! SDK errors are translated in `error.rs` only (including reading a 403 to `GetObject`/`HeadObject`
+//! as a missing key); large objects go up through `multipart.rs`.
 
 mod error;
 mod multipart;
@@ -12,7 +13,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use self::error::{body, internal, translate};
+use self::error::{body, internal, translate, translate_read};
 use self::multipart::{PART_SIZE, Upload};
 use crate::store::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
 use crate::types::ObjectKey;
@@ -24,6 +25,11 @@ use crate::types::ObjectKey;
 ///   Encryption and storage class are the bucket's defaults: no per-object options are set.
 /// - Reads of a missing key fail with [`StoreErrorKind::NotFound`]; ranges follow the trait's rules
 ///   (an HTTP 416 from S3 becomes [`StoreErrorKind::InvalidRange`]).
+/// - Without `s3:ListBucket` permission S3 answers a read of a missing key with 403 (`AccessDenied`)
+///   instead of 404. So a 403 to `get`, `get_range` or `size`/`exists` (`GetObject`, `HeadObject`)
+///   is also [`StoreErrorKind::NotFound`], its message saying the key is missing or unreadable (403),
+///   so a real permission problem still shows in the text. A 403 to `put`, `delete` or `list` stays
+///   [`StoreErrorKind::Unauthorized`].
 /// - `delete` is idempotent (S3 answers 204 for a missing key).
 /// - `list` pages through `ListObjectsV2` (1,000 keys per request) and returns keys sorted.
 ///
@@ -85,7 +91,7 @@ impl S3Store {
             .set_range(inclusive.map(|(first, last)| format!("bytes={first}-{last}")))
             .send()
             .await
-            .map_err(|e| translate("GetObject", key.as_str(), e))?;
+            .map_err(|e| translate_read("GetObject", key.as_str(), e))?;
         let data = out
             .body
             .collect()
@@ -116,7 +122,7 @@ impl ObjectStore for S3Store {
         upload.run(Bytes::from(data)).await
     }
 
-    /// One `GetObject`; `NotFound` for a missing key.
+    /// One `GetObject`; `NotFound` for a missing key (also for a 403, see the type docs).
     async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>> {
         self.fetch(key, None).await
     }
@@ -161,7 +167,7 @@ impl ObjectStore for S3Store {
         Ok(data)
     }
 
-    /// One `HeadObject`; `NotFound` for a missing key.
+    /// One `HeadObject`; `NotFound` for a missing key (also for a 403, see the type docs).
     async fn size(&self, key: &ObjectKey) -> StoreResult<u64> {
         let out = self
             .client
@@ -170,7 +176,7 @@ impl ObjectStore for S3Store {
             .key(self.full_key(key.as_str()))
             .send()
             .await
-            .map_err(|e| translate("HeadObject", key.as_str(), e))?;
+            .map_err(|e| translate_read("HeadObject", key.as_str(), e))?;
         let length = out
             .content_length()
             .ok_or_else(|| internal(key.as_str(), "HeadObject returned no Content-Length"))?;
