@@ -8,7 +8,7 @@ use tier::kafka::Compression;
 use tier::pipeline::{CompactionRequest, Retention, RetentionPolicy};
 use tier::pipeline::{Pipeline, PipelineConfig};
 use tier::synth::{self, SynthSpec, ValueShape};
-use tier_compactor::handler::CompactorInput;
+use tier_compactor::handler::{CompactorInput, InputError};
 
 #[test]
 fn input_arrives_plain_or_inside_a_scheduled_event() {
@@ -27,7 +27,8 @@ fn input_arrives_plain_or_inside_a_scheduled_event() {
         CompactorInput::default()
     );
     let err = CompactorInput::parse(&json!({"dryrun": true})).unwrap_err();
-    assert!(err.contains("dry_run"), "{err}");
+    assert!(err.to_string().contains("dry_run"), "{err}");
+    assert!(matches!(err, InputError::UnknownField { .. }), "{err}");
 }
 
 #[tokio::test]

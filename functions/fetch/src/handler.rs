@@ -7,7 +7,6 @@ use tier::catalog::PartitionInfo;
 use tier::pipeline::{
     FetchRequest, FetchResult, OffsetQuery, Pipeline, PipelineError, SearchRequest,
 };
-use tier::types::Topic;
 use tier_lambda::Metrics;
 
 use crate::response::HttpResponse;
@@ -85,14 +84,7 @@ impl Fetcher {
                 .route(route, metrics)
                 .await
                 .unwrap_or_else(|e| HttpResponse::from_pipeline(&e)),
-            Err((status, message)) => {
-                let code = if status == 404 {
-                    "not_found"
-                } else {
-                    "bad_request"
-                };
-                HttpResponse::error(status, code, &message, Value::Null)
-            }
+            Err(e) => HttpResponse::from_route(&e),
         };
         let after = self.pipeline.cache_stats();
         metrics.add("Requests", 1.0, "Count");
@@ -136,7 +128,9 @@ impl Fetcher {
                     .collect();
                 match topics_json(&partitions).pop() {
                     Some(t) => Ok(HttpResponse::json(200, &t)),
-                    None => Ok(not_found(&topic)),
+                    None => Ok(HttpResponse::not_found(&format!(
+                        "no tiered data for topic {topic}"
+                    ))),
                 }
             }
             Route::Records {
@@ -212,13 +206,4 @@ impl Fetcher {
             }
         }
     }
-}
-
-fn not_found(topic: &Topic) -> HttpResponse {
-    HttpResponse::error(
-        404,
-        "not_found",
-        &format!("no tiered data for topic {topic}"),
-        Value::Null,
-    )
 }

@@ -1,8 +1,9 @@
-//! Request → route, with every parameter validated (a bad one is a 400 with a reason).
+//! Request → route, with every parameter validated (a bad one is a [`RouteError`] saying why; its
+//! HTTP status is chosen in [`crate::response`]).
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
-use tier::pipeline::OffsetQuery;
-use tier::types::{Partition, Topic, TopicPartition};
+use tier::pipeline::{ErrorCode, OffsetQuery};
+use tier::types::{InvalidValue, Partition, Topic, TopicPartition};
 
 /// Default `max_bytes` of a records request.
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
@@ -39,23 +40,62 @@ pub enum Route {
     },
 }
 
-/// Why a request does not name a route: (HTTP status, message).
-pub type RouteError = (u16, String);
+/// Why a request does not name a route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// The method is not `GET`.
+    #[error("method {method} is not allowed; the API is read-only")]
+    MethodNotAllowed {
+        /// The method.
+        method: String,
+    },
+    /// No route has this path.
+    #[error("no route for GET /{path}")]
+    NoRoute {
+        /// The path, from `v1/` on.
+        path: String,
+    },
+    /// A topic or partition in the path or query is invalid.
+    #[error(transparent)]
+    InvalidName(#[from] InvalidValue),
+    /// A required query parameter is missing.
+    #[error("query parameter {0} is required")]
+    MissingParameter(&'static str),
+    /// A numeric query parameter does not parse.
+    #[error("query parameter {name}={value:?} is not a valid number")]
+    NotANumber {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// An offsets request gives neither or both of `timestamp` and `spec`, or an unknown `spec`.
+    #[error("give exactly one of timestamp=<ms> or spec=earliest|latest")]
+    OffsetQuery,
+    /// A search `limit` is 0 or above [`MAX_LIMIT`].
+    #[error("limit must be 1 to {MAX_LIMIT}")]
+    LimitOutOfRange,
+}
 
-fn bad(message: impl Into<String>) -> RouteError {
-    (400, message.into())
+impl RouteError {
+    /// The outcome class: an unknown path is not found, anything else is a bad request.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RouteError::NoRoute { .. } => ErrorCode::NotFound,
+            _ => ErrorCode::BadRequest,
+        }
+    }
 }
 
 fn number<T: std::str::FromStr>(
     req: &ApiGatewayV2httpRequest,
-    name: &str,
+    name: &'static str,
 ) -> Result<Option<T>, RouteError> {
     match req.query_string_parameters.first(name) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| {
-            bad(format!(
-                "query parameter {name}={v:?} is not a valid number"
-            ))
+        Some(v) => v.parse().map(Some).map_err(|_| RouteError::NotANumber {
+            name,
+            value: v.to_owned(),
         }),
     }
 }
@@ -72,10 +112,9 @@ impl Route {
     pub fn parse(req: &ApiGatewayV2httpRequest) -> Result<Route, RouteError> {
         let method = req.request_context.http.method.as_str();
         if method != "GET" {
-            return Err((
-                405,
-                format!("method {method} is not allowed; the API is read-only"),
-            ));
+            return Err(RouteError::MethodNotAllowed {
+                method: method.to_owned(),
+            });
         }
         let raw = req
             .raw_path
@@ -88,19 +127,16 @@ impl Route {
             .unwrap_or(raw.trim_start_matches('/'));
         let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         let tp = |topic: &str, partition: &str| -> Result<TopicPartition, RouteError> {
-            let topic: Topic = topic.parse().map_err(|e| bad(format!("{e}")))?;
-            let partition: Partition = partition.parse().map_err(|e| bad(format!("{e}")))?;
+            let topic: Topic = topic.parse()?;
+            let partition: Partition = partition.parse()?;
             Ok(TopicPartition::new(topic, partition))
         };
         match parts.as_slice() {
             ["v1", "topics"] => Ok(Route::Topics),
-            ["v1", "topics", topic] => Ok(Route::Topic(
-                topic.parse().map_err(|e| bad(format!("{e}")))?,
-            )),
+            ["v1", "topics", topic] => Ok(Route::Topic(topic.parse()?)),
             ["v1", "topics", topic, "partitions", p, "records"] => Ok(Route::Records {
                 tp: tp(topic, p)?,
-                offset: number(req, "offset")?
-                    .ok_or_else(|| bad("query parameter offset is required"))?,
+                offset: number(req, "offset")?.ok_or(RouteError::MissingParameter("offset"))?,
                 max_bytes: number(req, "max_bytes")?.unwrap_or(DEFAULT_MAX_BYTES),
                 json: accepts_json(req),
             }),
@@ -110,11 +146,7 @@ impl Route {
                     (Some(ts), None) => OffsetQuery::Timestamp(ts),
                     (None, Some("earliest")) => OffsetQuery::Earliest,
                     (None, Some("latest")) => OffsetQuery::Latest,
-                    _ => {
-                        return Err(bad(
-                            "give exactly one of timestamp=<ms> or spec=earliest|latest",
-                        ));
-                    }
+                    _ => return Err(RouteError::OffsetQuery),
                 };
                 Ok(Route::Offsets {
                     tp: tp(topic, p)?,
@@ -131,9 +163,11 @@ impl Route {
                     .first("topic")
                     .map(str::parse)
                     .transpose();
-                search(req, topic.map_err(|e| bad(format!("{e}")))?, None)
+                search(req, topic?, None)
             }
-            _ => Err((404, format!("no route for GET /{path}"))),
+            _ => Err(RouteError::NoRoute {
+                path: path.to_owned(),
+            }),
         }
     }
 }
@@ -146,10 +180,10 @@ fn search(
     let query = req
         .query_string_parameters
         .first("q")
-        .ok_or_else(|| bad("query parameter q is required"))?;
+        .ok_or(RouteError::MissingParameter("q"))?;
     let limit = number(req, "limit")?.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(bad(format!("limit must be 1 to {MAX_LIMIT}")));
+        return Err(RouteError::LimitOutOfRange);
     }
     Ok(Route::Search {
         topic,

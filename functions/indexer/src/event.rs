@@ -36,13 +36,63 @@ pub struct SqsItem {
     /// The message id (what `batchItemFailures` reports).
     pub message_id: String,
     /// The objects, or why the body could not be read.
-    pub objects: Result<Vec<ObjectRef>, String>,
+    pub objects: Result<Vec<ObjectRef>, SqsBodyError>,
 }
 
-/// Why an event could not be read at all.
+/// An EventBridge event that is not S3's "Object Created" (e.g. "Object Deleted", or another
+/// source): it names no object to index.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("EventBridge event {detail_type} from {event_source} is not an S3 Object Created")]
+pub struct NotObjectCreated {
+    /// The event's `detail-type`.
+    pub detail_type: String,
+    /// The event's `source`.
+    pub event_source: String,
+}
+
+/// Why the body of one SQS message names no objects. Only that message fails (it is reported in
+/// `batchItemFailures`); the other messages of the batch are unaffected. Details are serde's
+/// messages, kept as text so that items stay `Clone` and comparable like the event they are part of.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SqsBodyError {
+    /// The body is not JSON at all.
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    /// The body has `Records` but is not an S3 event notification.
+    #[error("bad S3 notification: {0}")]
+    BadS3Notification(String),
+    /// The body has `detail-type` but is not an EventBridge event.
+    #[error("bad EventBridge event: {0}")]
+    BadEventBridgeEvent(String),
+    /// The body is an EventBridge event of another kind.
+    #[error(transparent)]
+    NotObjectCreated(#[from] NotObjectCreated),
+    /// The body has neither `Records` nor `detail-type` (nor is S3's `s3:TestEvent`).
+    #[error("body is neither an S3 notification nor an EventBridge event")]
+    UnknownShape,
+}
+
+/// Why an event could not be read at all: the invocation fails as a whole.
 #[derive(Debug, thiserror::Error)]
-#[error("unrecognised indexer event: {0}")]
-pub struct EventError(String);
+pub enum EventError {
+    /// The records say `aws:sqs` but the event is not an SQS event.
+    #[error("unrecognised indexer event: {0}")]
+    BadSqsEvent(#[source] serde_json::Error),
+    /// The records say `aws:s3` but the event is not an S3 event notification.
+    #[error("unrecognised indexer event: {0}")]
+    BadS3Notification(#[source] serde_json::Error),
+    /// The event has `detail-type` but is not an EventBridge event.
+    #[error("unrecognised indexer event: {0}")]
+    BadEventBridgeEvent(#[source] serde_json::Error),
+    /// The event is an EventBridge event of another kind.
+    #[error("unrecognised indexer event: {0}")]
+    NotObjectCreated(#[from] NotObjectCreated),
+    /// The event is none of the shapes the indexer is invoked with.
+    #[error(
+        "unrecognised indexer event: expected an S3 notification, SQS messages or an EventBridge event"
+    )]
+    UnknownShape,
+}
 
 #[derive(Deserialize)]
 struct BridgeEvent {
@@ -108,12 +158,12 @@ fn s3_objects(event: S3Event) -> Vec<ObjectRef> {
         .collect()
 }
 
-fn bridge_object(event: BridgeEvent) -> Result<ObjectRef, String> {
+fn bridge_object(event: BridgeEvent) -> Result<ObjectRef, NotObjectCreated> {
     if event.source != "aws.s3" || event.detail_type != "Object Created" {
-        return Err(format!(
-            "EventBridge event {} from {} is not an S3 Object Created",
-            event.detail_type, event.source
-        ));
+        return Err(NotObjectCreated {
+            detail_type: event.detail_type,
+            event_source: event.source,
+        });
     }
     let o = event.detail.object;
     // EventBridge carries keys as they are, not URL-encoded.
@@ -127,22 +177,23 @@ fn bridge_object(event: BridgeEvent) -> Result<ObjectRef, String> {
 
 /// The objects in an SQS message body: an S3 notification, an EventBridge event, or S3's
 /// `s3:TestEvent` (no objects).
-fn sqs_body(body: &str) -> Result<Vec<ObjectRef>, String> {
-    let value: Value = serde_json::from_str(body).map_err(|e| format!("body is not JSON: {e}"))?;
+fn sqs_body(body: &str) -> Result<Vec<ObjectRef>, SqsBodyError> {
+    let value: Value =
+        serde_json::from_str(body).map_err(|e| SqsBodyError::NotJson(e.to_string()))?;
     if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Vec::new());
     }
     if value.get("Records").is_some() {
-        let event: S3Event =
-            serde_json::from_value(value).map_err(|e| format!("bad S3 notification: {e}"))?;
+        let event: S3Event = serde_json::from_value(value)
+            .map_err(|e| SqsBodyError::BadS3Notification(e.to_string()))?;
         return Ok(s3_objects(event));
     }
     if value.get("detail-type").is_some() {
-        let event: BridgeEvent =
-            serde_json::from_value(value).map_err(|e| format!("bad EventBridge event: {e}"))?;
-        return bridge_object(event).map(|o| vec![o]);
+        let event: BridgeEvent = serde_json::from_value(value)
+            .map_err(|e| SqsBodyError::BadEventBridgeEvent(e.to_string()))?;
+        return Ok(vec![bridge_object(event)?]);
     }
-    Err("body is neither an S3 notification nor an EventBridge event".into())
+    Err(SqsBodyError::UnknownShape)
 }
 
 impl IndexerEvent {
@@ -155,7 +206,7 @@ impl IndexerEvent {
         match source_of_first.as_deref() {
             Some("aws:sqs") => {
                 let event: SqsEvent =
-                    serde_json::from_value(value).map_err(|e| EventError(e.to_string()))?;
+                    serde_json::from_value(value).map_err(EventError::BadSqsEvent)?;
                 let items = event
                     .records
                     .into_iter()
@@ -168,19 +219,15 @@ impl IndexerEvent {
             }
             Some("aws:s3") => {
                 let event: S3Event =
-                    serde_json::from_value(value).map_err(|e| EventError(e.to_string()))?;
+                    serde_json::from_value(value).map_err(EventError::BadS3Notification)?;
                 Ok(IndexerEvent::S3(s3_objects(event)))
             }
             _ if value.get("detail-type").is_some() => {
                 let event: BridgeEvent =
-                    serde_json::from_value(value).map_err(|e| EventError(e.to_string()))?;
-                bridge_object(event)
-                    .map(IndexerEvent::EventBridge)
-                    .map_err(EventError)
+                    serde_json::from_value(value).map_err(EventError::BadEventBridgeEvent)?;
+                Ok(IndexerEvent::EventBridge(bridge_object(event)?))
             }
-            _ => Err(EventError(
-                "expected an S3 notification, SQS messages or an EventBridge event".into(),
-            )),
+            _ => Err(EventError::UnknownShape),
         }
     }
 }
@@ -208,10 +255,59 @@ mod tests {
     }
 
     #[test]
+    fn sqs_bodies_say_what_is_wrong() {
+        assert!(matches!(
+            sqs_body("not json"),
+            Err(SqsBodyError::NotJson(_))
+        ));
+        assert!(matches!(
+            sqs_body(r#"{"Records": 1}"#),
+            Err(SqsBodyError::BadS3Notification(_))
+        ));
+        assert!(matches!(
+            sqs_body(r#"{"detail-type": "Object Created"}"#),
+            Err(SqsBodyError::BadEventBridgeEvent(_))
+        ));
+        assert_eq!(
+            sqs_body("{}").unwrap_err().to_string(),
+            "body is neither an S3 notification nor an EventBridge event"
+        );
+        let deleted = r#"{"detail-type": "Object Deleted", "source": "aws.s3",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": "k"}}}"#;
+        assert_eq!(
+            sqs_body(deleted),
+            Err(SqsBodyError::NotObjectCreated(NotObjectCreated {
+                detail_type: "Object Deleted".into(),
+                event_source: "aws.s3".into(),
+            }))
+        );
+        assert_eq!(
+            sqs_body(deleted).unwrap_err().to_string(),
+            "EventBridge event Object Deleted from aws.s3 is not an S3 Object Created"
+        );
+    }
+
+    #[test]
     fn unknown_events_are_rejected() {
         assert!(IndexerEvent::parse(serde_json::json!({"hello": 1})).is_err());
         let wrong = serde_json::json!({"detail-type": "Object Deleted", "source": "aws.s3",
             "detail": {"bucket": {"name": "b"}, "object": {"key": "k"}}});
-        assert!(IndexerEvent::parse(wrong).is_err());
+        assert!(IndexerEvent::parse(wrong.clone()).is_err());
+        assert!(matches!(
+            IndexerEvent::parse(serde_json::json!({"hello": 1})),
+            Err(EventError::UnknownShape)
+        ));
+        let e = IndexerEvent::parse(wrong).unwrap_err();
+        assert!(matches!(e, EventError::NotObjectCreated(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "unrecognised indexer event: EventBridge event Object Deleted from aws.s3 is not an S3 \
+             Object Created"
+        );
+        let bad_sqs = serde_json::json!({"Records": [{"eventSource": "aws:sqs", "body": 1}]});
+        assert!(matches!(
+            IndexerEvent::parse(bad_sqs),
+            Err(EventError::BadSqsEvent(_))
+        ));
     }
 }

@@ -4,17 +4,18 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use serde_json::{Value, json};
 use tier::clock::Clock;
-use tier::pipeline::{IngestOutcome, Pipeline, SourceObject};
+use tier::pipeline::{ErrorCode, IngestOutcome, Pipeline, PipelineError, SourceObject};
+use tier::types::InvalidValue;
 use tier_lambda::Metrics;
 
-use crate::event::{IndexerEvent, ObjectRef, SqsItem};
+use crate::event::{EventError, IndexerEvent, ObjectRef, SqsBodyError, SqsItem};
 
 /// Why an invocation failed as a whole (AWS retries it; indexed objects are no-ops on retry).
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// The event is not one the indexer understands.
     #[error(transparent)]
-    Event(#[from] crate::event::EventError),
+    Event(#[from] EventError),
     /// Some objects failed; the first failure is quoted.
     #[error("{failed} of {total} objects failed, first: {first}")]
     ObjectsFailed {
@@ -23,8 +24,66 @@ pub enum HandlerError {
         /// Objects in the event.
         total: usize,
         /// The first failure.
-        first: String,
+        #[source]
+        first: ObjectError,
     },
+    /// The SQS batch response does not serialise (a bug).
+    #[error("the SQS batch response does not serialise: {0}")]
+    Response(#[source] serde_json::Error),
+}
+
+/// Why one object named by an event was not handled (sources that can never be indexed are
+/// quarantined instead, which counts as handled).
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// The object is in another bucket than the one this indexer serves.
+    #[error("object {key} is in bucket {bucket}, this indexer serves {serves}")]
+    WrongBucket {
+        /// The object key, as the event names it.
+        key: String,
+        /// The bucket the event names.
+        bucket: String,
+        /// The bucket this indexer serves.
+        serves: String,
+    },
+    /// The event's key is not a valid object key.
+    #[error(transparent)]
+    InvalidKey(#[from] InvalidValue),
+    /// The pipeline failed on the object.
+    #[error("{key}: {error}")]
+    Pipeline {
+        /// The object key.
+        key: String,
+        /// What the pipeline said.
+        #[source]
+        error: PipelineError,
+    },
+    /// The outcome does not serialise (a bug).
+    #[error("{0}")]
+    Outcome(#[source] serde_json::Error),
+}
+
+impl ObjectError {
+    /// The outcome class: the pipeline's for its failures; an event naming an object this indexer
+    /// cannot take is a bad request; an outcome that does not serialise is internal.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ObjectError::WrongBucket { .. } | ObjectError::InvalidKey(_) => ErrorCode::BadRequest,
+            ObjectError::Pipeline { error, .. } => error.code(),
+            ObjectError::Outcome(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Why one SQS message failed: it is reported in `batchItemFailures`, so SQS redelivers it.
+#[derive(Debug, thiserror::Error)]
+enum MessageError {
+    /// The body names no objects we can read.
+    #[error(transparent)]
+    Body(#[from] SqsBodyError),
+    /// An object it names failed.
+    #[error(transparent)]
+    Object(#[from] ObjectError),
 }
 
 /// The indexer: a pipeline over the configured bucket.
@@ -52,19 +111,19 @@ impl Indexer {
             IndexerEvent::EventBridge(object) => self.all_or_error(&[object], metrics).await,
             IndexerEvent::Sqs(items) => {
                 let mut response = SqsBatchResponse::default();
-                for item in items {
-                    if let Err(reason) = self.sqs_item(&item, metrics).await {
-                        tracing::error!(message_id = %item.message_id, %reason, "message failed");
+                for SqsItem {
+                    message_id,
+                    objects,
+                } in items
+                {
+                    if let Err(reason) = self.sqs_item(objects, metrics).await {
+                        tracing::error!(%message_id, %reason, "message failed");
                         let mut failure = BatchItemFailure::default();
-                        failure.item_identifier = item.message_id.clone();
+                        failure.item_identifier = message_id;
                         response.batch_item_failures.push(failure);
                     }
                 }
-                serde_json::to_value(&response).map_err(|e| HandlerError::ObjectsFailed {
-                    failed: 0,
-                    total: 0,
-                    first: e.to_string(),
-                })
+                serde_json::to_value(&response).map_err(HandlerError::Response)
             }
         }
     }
@@ -79,47 +138,71 @@ impl Indexer {
         for object in objects {
             match self.object(object, metrics).await {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(reason) => failures.push(reason),
+                Err(e) => failures.push(e),
             }
         }
-        match failures.first() {
+        let failed = failures.len();
+        match failures.into_iter().next() {
             None => Ok(json!({ "objects": outcomes })),
             Some(first) => Err(HandlerError::ObjectsFailed {
-                failed: failures.len(),
+                failed,
                 total: objects.len(),
-                first: first.clone(),
+                first,
             }),
         }
     }
 
-    async fn sqs_item(&self, item: &SqsItem, metrics: &mut Metrics) -> Result<(), String> {
-        let objects = item.objects.as_ref().map_err(Clone::clone)?;
-        for object in objects {
-            self.object(object, metrics).await?;
+    async fn sqs_item(
+        &self,
+        objects: Result<Vec<ObjectRef>, SqsBodyError>,
+        metrics: &mut Metrics,
+    ) -> Result<(), MessageError> {
+        for object in objects? {
+            self.object(&object, metrics).await?;
         }
         Ok(())
     }
 
-    /// Ingests one object; `Err` carries a description for logs and the retry decision's caller.
-    async fn object(&self, object: &ObjectRef, metrics: &mut Metrics) -> Result<Value, String> {
-        let fail = |metrics: &mut Metrics, reason: String| {
-            metrics.add("Errors", 1.0, "Count");
-            tracing::error!(bucket = %object.bucket, key = %object.key, %reason, "object failed");
-            Err(reason)
-        };
-        if object.bucket != self.bucket {
-            return fail(
-                metrics,
-                format!(
-                    "object {} is in bucket {}, this indexer serves {}",
-                    object.key, object.bucket, self.bucket
-                ),
-            );
+    /// Ingests one object and returns its outcome as JSON. A failure is counted (`Errors`, and
+    /// `ErrorsRetryable` or `ErrorsPermanent` for the pipeline's) and logged here.
+    async fn object(
+        &self,
+        object: &ObjectRef,
+        metrics: &mut Metrics,
+    ) -> Result<Value, ObjectError> {
+        match self.ingest(object, metrics).await {
+            Ok(outcome) => serde_json::to_value(&outcome).map_err(ObjectError::Outcome),
+            Err(e) => {
+                if let ObjectError::Pipeline { .. } = e {
+                    let kind = if e.code().is_retryable() {
+                        "ErrorsRetryable"
+                    } else {
+                        "ErrorsPermanent"
+                    };
+                    metrics.add(kind, 1.0, "Count");
+                }
+                metrics.add("Errors", 1.0, "Count");
+                tracing::error!(bucket = %object.bucket, key = %object.key, reason = %e, "object failed");
+                Err(e)
+            }
         }
-        let key = match object.key.parse() {
-            Ok(key) => key,
-            Err(e) => return fail(metrics, format!("{e}")),
-        };
+    }
+
+    /// Checks that the object is this indexer's and runs it through the pipeline; records the
+    /// outcome's metrics (and the event's lag).
+    async fn ingest(
+        &self,
+        object: &ObjectRef,
+        metrics: &mut Metrics,
+    ) -> Result<IngestOutcome, ObjectError> {
+        if object.bucket != self.bucket {
+            return Err(ObjectError::WrongBucket {
+                key: object.key.clone(),
+                bucket: object.bucket.clone(),
+                serves: self.bucket.clone(),
+            });
+        }
+        let key = object.key.parse()?;
         if let Some(at) = object.event_time_ms {
             let lag = tier::clock::SystemClock.now_ms().saturating_sub(at).max(0);
             metrics.max("LagMs", lag as f64, "Milliseconds");
@@ -128,22 +211,17 @@ impl Indexer {
             key,
             version: object.version.clone(),
         };
-        match self.pipeline.ingest_object(&source).await {
-            Ok(outcome) => {
-                record(&outcome, metrics);
-                tracing::info!(key = %object.key, outcome = ?outcome_name(&outcome), "object handled");
-                serde_json::to_value(&outcome).map_err(|e| e.to_string())
-            }
-            Err(e) => {
-                let kind = if e.code().is_retryable() {
-                    "ErrorsRetryable"
-                } else {
-                    "ErrorsPermanent"
-                };
-                metrics.add(kind, 1.0, "Count");
-                fail(metrics, format!("{}: {e}", object.key))
-            }
-        }
+        let outcome = self
+            .pipeline
+            .ingest_object(&source)
+            .await
+            .map_err(|error| ObjectError::Pipeline {
+                key: object.key.clone(),
+                error,
+            })?;
+        record(&outcome, metrics);
+        tracing::info!(key = %object.key, outcome = ?outcome_name(&outcome), "object handled");
+        Ok(outcome)
     }
 }
 
@@ -178,6 +256,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
         let error_type = match e {
             HandlerError::Event(_) => "UnrecognisedEvent",
             HandlerError::ObjectsFailed { .. } => "ObjectsFailed",
+            HandlerError::Response(_) => "ResponseNotSerialisable",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.into(),

@@ -7,7 +7,7 @@ use tier::clock::SystemClock;
 use tier::kafka::Compression;
 use tier::pipeline::{Pipeline, PipelineConfig};
 use tier::synth::{self, SynthSpec, ValueShape};
-use tier_indexer::handler::{HandlerError, Indexer};
+use tier_indexer::handler::{HandlerError, Indexer, ObjectError};
 use tier_lambda::Metrics;
 
 const BUCKET: &str = "chronik-tier-local";
@@ -120,6 +120,16 @@ async fn failures_fail_the_direct_invocation_so_aws_retries() {
         ),
         "{err}"
     );
+    assert!(
+        matches!(
+            err,
+            HandlerError::ObjectsFailed {
+                first: ObjectError::Pipeline { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
     let other_bucket = json!({"Records": [s3_record("someone-else", "wal/x.wal")]});
     let err = f
         .indexer
@@ -129,6 +139,16 @@ async fn failures_fail_the_direct_invocation_so_aws_retries() {
     assert!(
         err.to_string()
             .contains("this indexer serves chronik-tier-local"),
+        "{err}"
+    );
+    assert!(
+        matches!(
+            err,
+            HandlerError::ObjectsFailed {
+                first: ObjectError::WrongBucket { .. },
+                ..
+            }
+        ),
         "{err}"
     );
 }
