@@ -328,6 +328,8 @@ pub struct BenchArgs {
 pub type RetentionOverrides =
     std::collections::BTreeMap<tier::types::Topic, tier::pipeline::RetentionOverride>;
 
-fn parse_retention_topics(text: &str) -> Result<RetentionOverrides, String> {
+fn parse_retention_topics(
+    text: &str,
+) -> Result<RetentionOverrides, tier::pipeline::RetentionOverridesError> {
     tier::pipeline::RetentionPolicy::parse_overrides(text)
 }

@@ -71,7 +71,7 @@ fn index_is_idempotent_and_listed() {
     let ls = ok_json(&data, &["ls", "--segments"]);
     let parts = ls["partitions"].as_array().unwrap();
     assert_eq!(parts.len(), 2);
-    assert_eq!(parts[0]["tp"]["topic"], "orders");
+    assert_eq!(parts[0]["topic"], "orders");
     assert_eq!(parts[0]["earliest"], 0);
     assert_eq!(parts[0]["segments"].as_array().unwrap().len(), 1);
 }
@@ -388,7 +388,7 @@ fn compact_applies_retention_per_topic_and_rejects_malformed_overrides() {
         .iter()
         .map(|p| {
             (
-                p["tp"]["topic"].as_str().unwrap().to_owned(),
+                p["topic"].as_str().unwrap().to_owned(),
                 p["segment_count"].as_u64().unwrap(),
             )
         })

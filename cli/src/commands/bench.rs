@@ -91,7 +91,11 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
     let started = Instant::now();
     let report = pipeline.index_source("bench", &wal, None).await?;
     let index_s = started.elapsed().as_secs_f64();
-    let archive_bytes: u64 = report.segments.iter().map(|s| s.archive_bytes).sum();
+    let archive_bytes: u64 = report
+        .segments
+        .iter()
+        .map(|s| s.segment.archive_bytes)
+        .sum();
 
     eprintln!("timing {} fetches…", args.fetches);
     let mut rng = StdRng::seed_from_u64(1);

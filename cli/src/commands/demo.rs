@@ -72,8 +72,8 @@ pub async fn run(data: &Path, args: DemoArgs, json: bool) -> anyhow::Result<Stat
         let report = pipeline.index_source(&id, &bytes, None).await?;
         for s in report.segments.iter().filter(|s| s.added) {
             added += 1;
-            batch_bytes += s.data_bytes;
-            archive_bytes += s.archive_bytes;
+            batch_bytes += s.segment.data_bytes;
+            archive_bytes += s.segment.archive_bytes;
         }
     }
     let index_seconds = started.elapsed().as_secs_f64();

@@ -51,7 +51,8 @@ fn describe(file: &Path, r: &IndexReport) -> String {
         r.segments.len(),
         r.format.map(|f| format!("{f:?}")).unwrap_or_default()
     )];
-    for s in &r.segments {
+    for indexed in &r.segments {
+        let s = &indexed.segment;
         lines.push(format!(
             "  {}/{} offsets {}..={}: {} records in {} batches, {} of batches -> {} archive{}",
             s.topic,
@@ -62,7 +63,11 @@ fn describe(file: &Path, r: &IndexReport) -> String {
             s.batches,
             output::bytes(s.data_bytes),
             output::bytes(s.archive_bytes),
-            if s.added { "" } else { " (already registered)" }
+            if indexed.added {
+                ""
+            } else {
+                " (already registered)"
+            }
         ));
     }
     lines.join("\n")

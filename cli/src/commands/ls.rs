@@ -1,61 +1,29 @@
 //! `tierctl ls`: topics, partitions, segments and sizes.
 
 use serde::Serialize;
-use tier::catalog::{PartitionInfo, SegmentEntry};
 use tier::pipeline::Pipeline;
+use tier::summary::PartitionSummary;
 
 use super::Status;
 use crate::args::LsArgs;
 use crate::output;
 
+/// `tierctl --json ls`: every tiered partition, with its segments when asked for.
 #[derive(Serialize)]
 struct Listing {
-    partitions: Vec<PartitionListing>,
-}
-
-#[derive(Serialize)]
-struct PartitionListing {
-    #[serde(flatten)]
-    info: PartitionInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    segments: Option<Vec<SegmentListing>>,
-}
-
-#[derive(Serialize)]
-struct SegmentListing {
-    id: String,
-    base_offset: i64,
-    last_offset: i64,
-    records: u64,
-    data_bytes: u64,
-    archive_bytes: u64,
-    archive_key: String,
-}
-
-impl From<SegmentEntry> for SegmentListing {
-    fn from(s: SegmentEntry) -> Self {
-        SegmentListing {
-            id: s.id.to_string(),
-            base_offset: s.base_offset.get(),
-            last_offset: s.last_offset.get(),
-            records: s.record_count,
-            data_bytes: s.data_bytes,
-            archive_bytes: s.archive_size,
-            archive_key: s.archive_key.to_string(),
-        }
-    }
+    partitions: Vec<PartitionSummary>,
 }
 
 pub async fn run(pipeline: &Pipeline, args: LsArgs, json: bool) -> anyhow::Result<Status> {
     let mut partitions = Vec::new();
     for info in pipeline.catalog().partitions().await? {
-        let segments = if args.segments {
-            let segs = pipeline.catalog().segments(&info.tp).await?;
-            Some(segs.into_iter().map(SegmentListing::from).collect())
+        let summary = if args.segments {
+            let segments = pipeline.catalog().segments(&info.tp).await?;
+            PartitionSummary::with_segments(&info, &segments)
         } else {
-            None
+            PartitionSummary::from(&info)
         };
-        partitions.push(PartitionListing { info, segments });
+        partitions.push(summary);
     }
     if json {
         output::json(&Listing { partitions })?;
@@ -70,22 +38,21 @@ pub async fn run(pipeline: &Pipeline, args: LsArgs, json: bool) -> anyhow::Resul
         "TOPIC", "PARTITION", "EARLIEST", "LATEST", "SEGMENTS", "RECORDS", "DATA", "ARCHIVES"
     ))?;
     for p in &partitions {
-        let i = &p.info;
         output::text(format!(
             "{:<30} {:>9} {:>12} {:>12} {:>8} {:>10} {:>11} {:>11}",
-            i.tp.topic.as_str(),
-            i.tp.partition.get(),
-            i.earliest.get(),
-            i.latest.get(),
-            i.segment_count,
-            i.record_count,
-            output::bytes(i.data_bytes),
-            output::bytes(i.archive_bytes)
+            p.topic,
+            p.partition,
+            p.earliest,
+            p.latest,
+            p.segment_count,
+            p.record_count,
+            output::bytes(p.data_bytes),
+            output::bytes(p.archive_bytes)
         ))?;
         for s in p.segments.iter().flatten() {
             output::text(format!(
                 "    {} {:>10} records {:>11} -> {:>11}",
-                s.id,
+                s.segment_id,
                 s.records,
                 output::bytes(s.data_bytes),
                 output::bytes(s.archive_bytes)

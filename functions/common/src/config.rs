@@ -96,7 +96,7 @@ impl Config {
                 )
                 .map_err(|reason| ConfigError {
                     name: "TIER_RETENTION_TOPICS",
-                    reason,
+                    reason: reason.to_string(),
                 })?,
             },
             grace_minutes: parse(&get, "TIER_GRACE_MINUTES", 15)?,

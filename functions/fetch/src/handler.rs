@@ -2,11 +2,12 @@
 //! Response bodies follow the schemas of docs/openapi.yaml.
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
-use serde_json::{Value, json};
+use serde_json::json;
 use tier::catalog::PartitionInfo;
 use tier::pipeline::{
     FetchRequest, FetchResult, OffsetQuery, Pipeline, PipelineError, SearchRequest,
 };
+use tier::summary::{PartitionSummary, TopicSummary};
 use tier_lambda::Metrics;
 
 use crate::response::HttpResponse;
@@ -18,39 +19,9 @@ pub struct Fetcher {
     pipeline: Pipeline,
 }
 
-/// `PartitionSummary`.
-fn partition_json(p: &PartitionInfo) -> Value {
-    json!({
-        "partition": p.tp.partition.get(),
-        "earliest": p.earliest.get(),
-        "latest": p.latest.get(),
-        "log_end_offset": p.latest.get() + 1,
-        "segment_count": p.segment_count,
-        "record_count": p.record_count,
-        "data_bytes": p.data_bytes,
-        "archive_bytes": p.archive_bytes,
-        "min_timestamp": p.min_timestamp,
-        "max_timestamp": p.max_timestamp,
-    })
-}
-
-/// `TopicSummary`s, for partitions sorted by topic.
-fn topics_json(partitions: &[PartitionInfo]) -> Vec<Value> {
-    partitions
-        .chunk_by(|a, b| a.tp.topic == b.tp.topic)
-        .map(|group| {
-            let sum = |f: fn(&PartitionInfo) -> u64| group.iter().map(f).sum::<u64>();
-            json!({
-                "topic": group[0].tp.topic.as_str(),
-                "partition_count": group.len(),
-                "segment_count": sum(|p| p.segment_count),
-                "record_count": sum(|p| p.record_count),
-                "data_bytes": sum(|p| p.data_bytes),
-                "archive_bytes": sum(|p| p.archive_bytes),
-                "partitions": group.iter().map(partition_json).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
+/// `TopicSummary`s (docs/openapi.yaml) of `partitions`, sorted by topic.
+fn topics(partitions: &[PartitionInfo]) -> Vec<TopicSummary> {
+    TopicSummary::group(partitions.iter().map(PartitionSummary::from).collect())
 }
 
 /// The `X-Tier-*` headers describing a fetched window.
@@ -116,7 +87,7 @@ impl Fetcher {
                 let partitions = catalog.partitions().await?;
                 Ok(HttpResponse::json(
                     200,
-                    &json!({ "topics": topics_json(&partitions) }),
+                    &json!({ "topics": topics(&partitions) }),
                 ))
             }
             Route::Topic(topic) => {
@@ -126,8 +97,8 @@ impl Fetcher {
                     .into_iter()
                     .filter(|p| p.tp.topic == topic)
                     .collect();
-                match topics_json(&partitions).pop() {
-                    Some(t) => Ok(HttpResponse::json(200, &t)),
+                match topics(&partitions).pop() {
+                    Some(t) => Ok(HttpResponse::json(200, &json!(t))),
                     None => Ok(HttpResponse::not_found(&format!(
                         "no tiered data for topic {topic}"
                     ))),

@@ -242,9 +242,9 @@ fn record(outcome: &IngestOutcome, metrics: &mut Metrics) {
             metrics.add("SourcesIndexed", 1.0, "Count");
             for s in report.segments.iter().filter(|s| s.added) {
                 metrics.add("SegmentsIndexed", 1.0, "Count");
-                metrics.add("RecordsIndexed", s.records as f64, "Count");
-                metrics.add("BytesIndexed", s.data_bytes as f64, "Bytes");
-                metrics.add("ArchiveBytes", s.archive_bytes as f64, "Bytes");
+                metrics.add("RecordsIndexed", s.segment.records as f64, "Count");
+                metrics.add("BytesIndexed", s.segment.data_bytes as f64, "Bytes");
+                metrics.add("ArchiveBytes", s.segment.archive_bytes as f64, "Bytes");
             }
         }
         IngestOutcome::Quarantined { .. } => metrics.add("SourcesQuarantined", 1.0, "Count"),

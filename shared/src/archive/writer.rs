@@ -2,7 +2,9 @@
 //! manifest, end marker), derives the manifest's figures from the batches it was given, and returns
 //! the archive with its TOC and manifest.
 
-use super::{ArchiveBuilder, ArchiveError, ArchiveOptions, BatchSpan, MANIFEST_VERSION, Manifest, Toc};
+use super::{
+    ArchiveBuilder, ArchiveError, ArchiveOptions, BatchSpan, MANIFEST_VERSION, Manifest, Toc,
+};
 
 /// What the manifest says about an archive that its batches cannot tell.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 //!
 //! The schema ([`schema::schema`]) and analyzer ([`schema::register_analyzers`]) are versioned
 //! by [`SCHEMA_VERSION`]. The on-disk format and query syntax are described in
-//! `FORMATS-index.md`.
+//! `docs/FORMATS.md`, "Record search index".
 
 mod builder;
 mod document;

@@ -59,7 +59,8 @@ impl IndexReader {
     /// Returns the first `limit` documents matching `query` and `filter`, in ascending offset
     /// order (ties, possible only after merging overlapping inputs, by timestamp).
     ///
-    /// The query syntax is described in `FORMATS-index.md`; an empty query matches everything.
+    /// The query syntax is described in `docs/FORMATS.md` ("Query syntax"); an empty query
+    /// matches everything.
     /// A query that does not parse gives [`IndexError::InvalidQuery`] with tantivy's reason
     /// (checked even when `limit` is 0).
     pub fn search(

@@ -16,7 +16,7 @@ use super::IndexError;
 ///
 /// Any change to [`schema`] or to the analyzer registered by [`register_analyzers`] must bump it
 /// (and rename [`TOKENIZER`] accordingly). Readers only open indexes whose schema is exactly the
-/// schema of this version; see `FORMATS-index.md`.
+/// schema of this version; see `docs/FORMATS.md`, "Record search index".
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Name of the analyzer used by every text and JSON field. It embeds [`SCHEMA_VERSION`], so the

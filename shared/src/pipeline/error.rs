@@ -9,7 +9,8 @@ use crate::types::{InvalidValue, ObjectKey, Offset, TopicPartition};
 /// Result of a pipeline operation.
 pub type PipelineResult<T> = Result<T, PipelineError>;
 
-/// The small set of outcomes callers act on (HTTP status, retry, quarantine).
+/// The small set of outcomes callers act on (retry, quarantine; the fetch function maps each to an
+/// HTTP status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -30,18 +31,6 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The HTTP status for this outcome.
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::BadRequest | ErrorCode::CorruptInput => 400,
-            ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
-            ErrorCode::OutOfRange => 416,
-            ErrorCode::Unavailable => 503,
-            ErrorCode::Internal => 500,
-        }
-    }
-
     /// Whether the same call may succeed later.
     pub fn is_retryable(self) -> bool {
         self == ErrorCode::Unavailable

@@ -17,9 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::catalog::{
-    Catalog, CatalogCall, CatalogError, CatalogLayer, CatalogOp, CatalogResult,
-};
+use crate::catalog::{Catalog, CatalogCall, CatalogError, CatalogLayer, CatalogOp, CatalogResult};
 use crate::store::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
 use crate::types::ObjectKey;
 

@@ -20,13 +20,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use tier::pipeline::*;
-use tier::testing::{Fault, FaultKind, FaultyCatalog, FaultyStore, Fuse};
 use tier::catalog::Catalog;
 use tier::clock::{Clock, SystemClock};
 use tier::kafka::{Compression, RawBatch};
+use tier::pipeline::*;
 use tier::store::ObjectStore;
 use tier::synth::{self, SynthSpec, ValueShape};
+use tier::testing::{Fault, FaultKind, FaultyCatalog, FaultyStore, Fuse};
 use tier::types::{ObjectKey, Topic, TopicPartition};
 
 const GRACE_MS: i64 = 15 * 60_000;

@@ -57,7 +57,11 @@ async fn readers_that_find_their_archive_gone_reread_the_catalog_once() {
     // This fetch looks up segment 1 before the merge; its archive is gone by the time it reads.
     let fetch = StaleReader::new(CatalogOp::SegmentCovering).await;
     assert_fetch_matches(&fetch.reader, &fetch.originals, 300, 1 << 20).await;
-    assert_eq!(fetch.backends.catalog.segments(&tp(0)).await.unwrap().len(), 1, "merged");
+    assert_eq!(
+        fetch.backends.catalog.segments(&tp(0)).await.unwrap().len(),
+        1,
+        "merged"
+    );
     // A search that listed the segments before the merge retries the partition from a fresh list.
     let search = StaleReader::new(CatalogOp::Segments).await;
     let query = SearchRequest {

@@ -90,7 +90,7 @@ async fn out_of_range_and_unknown_partitions_are_distinct_errors() {
         })
         .await;
     assert!(matches!(err, Err(PipelineError::UnknownPartition(_))));
-    assert_eq!(err.unwrap_err().code().http_status(), 404);
+    assert_eq!(err.unwrap_err().code(), ErrorCode::NotFound);
 }
 
 #[tokio::test]

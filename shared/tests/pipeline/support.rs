@@ -66,7 +66,12 @@ impl Backends {
     }
 }
 
-pub fn spec(records: u64, partitions: u32, compression: Compression, start_offset: i64) -> SynthSpec {
+pub fn spec(
+    records: u64,
+    partitions: u32,
+    compression: Compression,
+    start_offset: i64,
+) -> SynthSpec {
     SynthSpec {
         topic: "orders".parse().unwrap(),
         partitions,

@@ -1,12 +1,12 @@
 //! Tests of the archive module; shared helpers live here.
 
-mod builder_tests;
+mod builder;
 mod corruption;
 mod measure;
 mod oracle;
-mod reader_tests;
+mod reader;
 mod system_tar;
-mod toc_tests;
+mod toc;
 
 use super::*;
 

@@ -343,11 +343,4 @@ impl Catalog for DynamoCatalog {
 }
 
 #[cfg(test)]
-mod backend_tests;
-#[cfg(test)]
-mod register_tests;
-
-#[cfg(test)]
-mod tests {
-    crate::catalog_test_suite!(crate::testing::dynamo::catalog().await);
-}
+mod tests;

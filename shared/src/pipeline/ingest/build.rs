@@ -51,7 +51,8 @@ pub(crate) fn build_segment(
     };
     let mut archive = ArchiveWriter::new(options.clone());
     for (batch_index, batch) in group.batches.iter().enumerate() {
-        let raw = RawBatch::parse(&batch.bytes).map_err(|e| PipelineError::corrupt_batch(&key, e))?;
+        let raw =
+            RawBatch::parse(&batch.bytes).map_err(|e| PipelineError::corrupt_batch(&key, e))?;
         let decoded = raw.records().map_err(|source| {
             PipelineError::InvalidSource(SourceError::Batch {
                 index: batch_index,

@@ -140,13 +140,13 @@ impl Pipeline {
         let (base, last) = offsets(group);
         match self.catalog.segment_covering(&group.tp, base).await? {
             Some(seg) if &seg.id == id => Ok(Some(seg)),
-            Some(seg) if seg.base_offset <= last => Err(PipelineError::Catalog(
-                CatalogError::Conflict {
+            Some(seg) if seg.base_offset <= last => {
+                Err(PipelineError::Catalog(CatalogError::Conflict {
                     tp: group.tp.clone(),
                     new: id.clone(),
                     existing: seg.id,
-                },
-            )),
+                }))
+            }
             _ => Ok(None),
         }
     }
@@ -161,4 +161,3 @@ impl Pipeline {
         }
     }
 }
-

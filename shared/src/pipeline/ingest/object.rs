@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::IndexReport;
-use crate::pipeline::{ErrorCode, Pipeline, PipelineResult};
 use crate::catalog::{IngestRecord, IngestStatus};
+use crate::pipeline::{ErrorCode, Pipeline, PipelineResult};
 use crate::types::{ObjectKey, TopicPartition};
 
 /// A source object in the store, at one version (ETag or version id).

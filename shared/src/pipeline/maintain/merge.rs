@@ -8,12 +8,12 @@
 use serde::Serialize;
 
 use super::plan::MergeRun;
+use crate::catalog::SegmentEntry;
 use crate::pipeline::ingest::{build_segment, segment_id};
 use crate::pipeline::read::SegmentReader;
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
-use crate::summary::SegmentSummary;
-use crate::catalog::SegmentEntry;
 use crate::source::{PartitionBatches, SourceBatch};
+use crate::summary::SegmentSummary;
 use crate::types::{Offset, SegmentId, TopicPartition};
 
 /// What a merge did.

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::{Pipeline, PipelineResult};
 use crate::catalog::SegmentEntry;
+use crate::pipeline::{Pipeline, PipelineResult};
 use crate::types::{SegmentId, Topic, TopicPartition};
 
 /// How much of each partition of a topic to keep; `None` (or a limit of 0) sets no limit.
@@ -329,7 +329,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("clicks"), "{err}");
-        let err = RetentionPolicy::parse_overrides("[1]").unwrap_err().to_string();
+        let err = RetentionPolicy::parse_overrides("[1]")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("expected a JSON object"), "{err}");
         assert!(RetentionPolicy::parse_overrides(" ").unwrap().is_empty());
     }

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::reread::reread_once;
 use super::segment_reader::SegmentReader;
-use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::catalog::SegmentEntry;
+use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::types::TopicPartition;
 
 /// Which offset to look up.

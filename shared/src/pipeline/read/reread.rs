@@ -9,14 +9,16 @@
 //! caller (Lambda handlers, spawned tasks) needs.
 
 /// `reread_once!(|entry| READ, first: FIRST, again: LOOKUP)`: evaluates `READ` (an awaited read
-/// returning a `PipelineResult`) with `entry` bound to `FIRST`, what the caller found in the catalog.
+/// returning a `PipelineResult`, which may use `?`) with `entry` bound to `FIRST`, what the caller found in the catalog.
 /// If the archive it names has vanished ([`crate::pipeline::PipelineError::is_vanished_archive`]),
 /// binds `entry` to `LOOKUP` (an awaited, `?`-checked fresh catalog read) and evaluates `READ`
 /// once more; a second vanished archive is the result.
 macro_rules! reread_once {
     (|$entry:ident| $read:expr, first: $first:expr, again: $lookup:expr $(,)?) => {{
         let $entry = $first;
-        match $read {
+        // `READ` may use `?`: inside a block, so that an error reaches the check below.
+        let first: $crate::pipeline::PipelineResult<_> = async { $read }.await;
+        match first {
             Err(e) if e.is_vanished_archive() => {
                 tracing::debug!(error = %e, "archive vanished after the catalog read; reading the catalog again");
                 let $entry = $lookup;

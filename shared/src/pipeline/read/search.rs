@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::reread::reread_once;
 use super::segment_reader::SegmentReader;
 use super::view::RecordView;
-use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::catalog::SegmentEntry;
 use crate::index::SearchFilter;
+use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::types::{Partition, Topic};
 
 /// A search request.

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use super::cache::ReadCache;
-use crate::pipeline::{PipelineError, PipelineResult};
 use crate::archive::{ChunkEntry, Toc, read_chunk, read_members};
 use crate::catalog::SegmentEntry;
 use crate::index::{IndexFiles, IndexReader};
 use crate::kafka::{self, RawBatch};
+use crate::pipeline::{PipelineError, PipelineResult};
 use crate::store::ObjectStore;
 
 /// A segment's catalog entry with its decoded table of contents.

@@ -244,9 +244,4 @@ impl ObjectStore for S3Store {
 }
 
 #[cfg(test)]
-mod backend_tests;
-
-#[cfg(test)]
-mod tests {
-    crate::object_store_test_suite!(crate::testing::s3::store().await);
-}
+mod tests;

@@ -1,5 +1,6 @@
-//! S3-specific tests against the local stack: multipart uploads, pagination, error mapping (including
-//! 403 answers) and the number of requests each operation sends.
+//! Tests of the S3 store against the local stack: the conformance suite, then multipart uploads,
+//! pagination, error mapping (including 403 answers) and the number of requests each operation
+//! sends.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -15,8 +16,8 @@ use tokio::task::JoinSet;
 
 use super::S3Store;
 use super::multipart::PART_SIZE;
-use crate::testing::s3::{self as testing, RequestCounter, client, fresh_bucket, random_name};
 use crate::store::{ObjectStore, StoreErrorKind};
+use crate::testing::s3::{self as testing, RequestCounter, client, fresh_bucket, random_name};
 use crate::types::ObjectKey;
 
 fn key(s: &str) -> ObjectKey {
@@ -303,4 +304,8 @@ async fn a_403_to_a_key_read_is_not_found_and_to_other_calls_unauthorized() {
         assert_eq!(err.kind(), StoreErrorKind::Unauthorized, "{what}: {err}");
         assert!(err.to_string().contains("AccessDenied"), "{what}: {err}");
     }
+}
+
+mod conformance {
+    crate::object_store_test_suite!(crate::testing::s3::store().await);
 }

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::testing::dynamo::{counted, counts, ingest, off, tp};
-use crate::testing::catalog_suite::segment;
 use crate::catalog::{Catalog, CatalogError, SegmentEntry};
+use crate::testing::catalog_suite::segment;
+use crate::testing::dynamo::{counted, counts, ingest, off, tp};
 
 #[tokio::test]
 async fn register_of_60_partitions_commits_in_groups() {

@@ -2,11 +2,11 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 
-use super::create_table;
-use super::items::{LEDGER_TTL_SECS, segment_item};
-use crate::testing::dynamo::{counted, counts, ingest, off, tp};
-use crate::testing::catalog_suite::segment;
+use crate::catalog::dynamo::create_table;
+use crate::catalog::dynamo::items::{LEDGER_TTL_SECS, segment_item};
 use crate::catalog::{Catalog, CatalogError, SegmentEntry};
+use crate::testing::catalog_suite::segment;
+use crate::testing::dynamo::{counted, counts, ingest, off, tp};
 
 /// A TOC as the archive builder writes it, with `chunks` record chunks.
 fn toc_bytes(chunks: u32) -> Vec<u8> {
@@ -154,7 +154,11 @@ async fn requests_per_read() {
 }
 
 /// Writes `item` as is, bypassing the catalog.
-async fn put_raw(client: &aws_sdk_dynamodb::Client, table: &str, item: super::items::Item) {
+async fn put_raw(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: crate::catalog::dynamo::items::Item,
+) {
     client
         .put_item()
         .table_name(table)
