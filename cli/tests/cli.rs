@@ -396,3 +396,69 @@ fn compact_applies_retention_per_topic_and_rejects_malformed_overrides() {
     assert!(counts.contains(&("audit".into(), 2)), "{counts:?}");
     assert!(counts.contains(&("orders".into(), 1)), "{counts:?}");
 }
+
+/// The Chronik fixtures laid out as a broker's `<data_dir>/wal/` under `dir`.
+fn chronik_tree(dir: &Path) -> std::path::PathBuf {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/data/chronik-wal/demo");
+    let wal = dir.join("broker/wal");
+    for topic in ["orders", "clicks"] {
+        for p in 0..3 {
+            let from = demo.join(format!("{topic}/{p}"));
+            let to = wal.join(format!("{topic}/{p}"));
+            std::fs::create_dir_all(&to).unwrap();
+            for file in std::fs::read_dir(&from).unwrap() {
+                let file = file.unwrap();
+                std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
+            }
+        }
+    }
+    wal
+}
+
+#[test]
+fn chronik_wal_segments_index_fetch_and_inspect_by_their_own_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = chronik_tree(dir.path());
+    let file = wal.join("orders/1/wal_1_0.log").display().to_string();
+    let report = ok_json(&data, &["index", &file]);
+    assert_eq!(report[0]["format"], "chronik-wal");
+    assert_eq!(report[0]["segments"][0]["topic"], "orders");
+    assert_eq!(report[0]["segments"][0]["partition"], 1);
+    let inspected = ok_json(&data, &["inspect", &file]);
+    assert_eq!(inspected["kind"], "chronik-wal");
+    assert_eq!(inspected["partition"], 1);
+    assert!(
+        inspected["batches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["crc_valid"] == true)
+    );
+    let out = dir.path().join("out.bin");
+    let out_s = out.display().to_string();
+    ok_json(
+        &data,
+        &[
+            "fetch",
+            "--topic",
+            "orders",
+            "--partition",
+            "1",
+            "--offset",
+            "0",
+            "--format",
+            "raw",
+            "-o",
+            &out_s,
+        ],
+    );
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    // A segment moved under another partition's directory is refused, naming both.
+    let moved = wal.join("orders/2/wal_2_7.log");
+    std::fs::copy(&file, &moved).unwrap();
+    fails(
+        &tierctl(&data, &["index", &moved.display().to_string()]),
+        &["orders/2", "orders/1"],
+    );
+}

@@ -20,6 +20,7 @@ pub mod archive;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod catalog;
+pub mod chronik;
 pub mod clock;
 pub mod index;
 pub mod kafka;

@@ -1,11 +1,13 @@
-//! What a source object holds: a sealed WAL segment or a plain Apache Kafka `.log` segment, read into
-//! validated per-partition batch lists.
+//! What a source object holds: a segment of a Chronik broker's WAL, a sealed tier WAL segment, or a
+//! plain Apache Kafka `.log` segment (told apart by content), read into validated per-partition
+//! batch lists.
 //!
 //! Validation is all-or-nothing: every batch's CRC is checked, WAL metadata must agree with the batch
 //! header it describes, offsets must increase within a partition. Any failure rejects the whole source.
 
 use serde::Serialize;
 
+use crate::chronik::ChronikWalError;
 use crate::kafka::{self, BatchHeader, KafkaError, RawBatch};
 use crate::types::{InvalidValue, Partition, Topic, TopicPartition};
 use crate::wal::{CanonicalRecord, WalError, WalSegment};
@@ -14,8 +16,10 @@ use crate::wal::{CanonicalRecord, WalError, WalSegment};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceFormat {
-    /// A sealed Chronik WAL segment (`docs/FORMATS.md`, "WAL segment").
+    /// A sealed tier WAL segment, `CHRNKWAL` (`docs/FORMATS.md`, "WAL segment").
     Wal,
+    /// A segment of a Chronik broker's data WAL (`docs/FORMATS.md`, "Chronik WAL segment").
+    ChronikWal,
     /// Concatenated Kafka v2 batches of one partition (an Apache Kafka `.log` file).
     KafkaLog,
 }
@@ -44,6 +48,9 @@ pub enum SourceError {
     /// The WAL container is invalid (bad magic, not sealed, checksum, ...).
     #[error(transparent)]
     Wal(#[from] WalError),
+    /// The Chronik WAL segment is invalid.
+    #[error("Chronik WAL segment: {0}")]
+    ChronikWal(#[from] ChronikWalError),
     /// A batch is invalid.
     #[error("batch {index} (byte {position}): {source}")]
     Batch {
@@ -92,22 +99,38 @@ pub enum SourceError {
     UnknownFormat(String),
 }
 
-/// Reads a source. `log_tp` names the partition of a Kafka `.log` file and is ignored for WAL
-/// segments, which name their partitions themselves.
+/// Reads a source. `path_tp` is the partition its path names (`--topic/--partition`, a
+/// `<topic>-<partition>/` directory, or the Chronik layout `<topic>/<partition>/wal_<p>_<n>.log`):
+/// a Kafka `.log` file needs it, a Chronik WAL segment must agree with it, and a tier WAL segment,
+/// which names several partitions, ignores it.
 pub fn read_source(
     bytes: &[u8],
-    log_tp: Option<&TopicPartition>,
+    path_tp: Option<&TopicPartition>,
 ) -> Result<(SourceFormat, Vec<PartitionBatches>), SourceError> {
     let groups = if crate::wal::is_wal(bytes) {
         (SourceFormat::Wal, read_wal(bytes)?)
+    } else if crate::chronik::is_chronik_wal(bytes) {
+        (SourceFormat::ChronikWal, read_chronik_wal(bytes, path_tp)?)
     } else {
-        let tp = log_tp.ok_or(SourceError::MissingTopicPartition)?;
+        let tp = path_tp.ok_or(SourceError::MissingTopicPartition)?;
         (SourceFormat::KafkaLog, vec![read_kafka_log(bytes, tp)?])
     };
     if groups.1.iter().all(|g| g.batches.is_empty()) {
         return Err(SourceError::Empty);
     }
     Ok(groups)
+}
+
+/// The partition a source's path names (`/`-separated; a file path or an object key): the Chronik
+/// layout `<topic>/<partition>/wal_<partition>_<n>.log`, else a `<topic>-<partition>/` parent
+/// directory as Apache Kafka names its log directories.
+pub fn path_partition(path: &str) -> Option<TopicPartition> {
+    if let Some(segment) = crate::chronik::SegmentPath::parse(path) {
+        return Some(segment.tp);
+    }
+    let mut parts = path.rsplit('/');
+    let _file = parts.next()?;
+    TopicPartition::from_log_dir_name(parts.next()?).ok()
 }
 
 fn read_kafka_log(bytes: &[u8], tp: &TopicPartition) -> Result<PartitionBatches, SourceError> {
@@ -139,6 +162,31 @@ fn read_kafka_log(bytes: &[u8], tp: &TopicPartition) -> Result<PartitionBatches,
         push(&mut group, batch)?;
     }
     Ok(group)
+}
+
+fn read_chronik_wal(
+    bytes: &[u8],
+    path_tp: Option<&TopicPartition>,
+) -> Result<Vec<PartitionBatches>, SourceError> {
+    let segment = crate::chronik::read_segment(bytes)?;
+    let Some(tp) = segment.tp else {
+        return Ok(Vec::new());
+    };
+    if let Some(path) = path_tp.filter(|p| **p != tp) {
+        return Err(ChronikWalError::PathMismatch {
+            path: path.clone(),
+            frames: tp,
+        }
+        .into());
+    }
+    let mut group = PartitionBatches {
+        tp,
+        batches: Vec::with_capacity(segment.batches.len()),
+    };
+    for stored in segment.batches {
+        push(&mut group, stored.batch)?;
+    }
+    Ok(vec![group])
 }
 
 fn read_wal(bytes: &[u8]) -> Result<Vec<PartitionBatches>, SourceError> {

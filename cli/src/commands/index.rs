@@ -25,7 +25,8 @@ fn source_id(path: &Path, bytes: &[u8], tp: Option<&TopicPartition>) -> String {
     }
 }
 
-/// The partition of a Kafka log: from flags, else from a `<topic>-<partition>/` parent directory.
+/// The partition a file names: from flags, else from its path (a Chronik
+/// `<topic>/<partition>/wal_<p>_<n>.log`, or a Kafka `<topic>-<partition>/` log directory).
 fn log_partition(path: &Path, args: &IndexArgs) -> anyhow::Result<Option<TopicPartition>> {
     if let (Some(topic), Some(partition)) = (&args.topic, args.partition) {
         return Ok(Some(TopicPartition::new(
@@ -33,12 +34,15 @@ fn log_partition(path: &Path, args: &IndexArgs) -> anyhow::Result<Option<TopicPa
             Partition::try_from(partition)?,
         )));
     }
-    let dir = path.canonicalize().ok().and_then(|p| {
-        p.parent()
-            .and_then(|d| d.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-    });
-    Ok(dir.and_then(|d| TopicPartition::from_log_dir_name(&d).ok()))
+    let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let components: Vec<String> = full
+        .components()
+        .rev()
+        .take(3)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let tail: Vec<&str> = components.iter().rev().map(String::as_str).collect();
+    Ok(tier::source::path_partition(&tail.join("/")))
 }
 
 fn describe(file: &Path, r: &IndexReport) -> String {

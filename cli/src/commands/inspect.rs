@@ -1,4 +1,5 @@
-//! `tierctl inspect`: describe a WAL segment, Kafka .log segment or archive.
+//! `tierctl inspect`: describe a WAL segment, a Chronik WAL segment, a Kafka .log segment or an
+//! archive.
 
 use std::path::Path;
 
@@ -80,6 +81,18 @@ enum Inspection {
         batches: Vec<BatchInfo>,
         error: Option<String>,
     },
+    ChronikWal {
+        file: String,
+        bytes: usize,
+        topic: Option<String>,
+        partition: Option<u32>,
+        frames: usize,
+        empty_frames: usize,
+        duplicate_frames: usize,
+        legacy_crc_frames: usize,
+        /// In offset order.
+        batches: Vec<BatchInfo>,
+    },
     Archive {
         file: String,
         bytes: usize,
@@ -116,6 +129,26 @@ fn inspect_wal(file: &Path, bytes: &[u8]) -> anyhow::Result<Inspection> {
         version: tier::wal::FORMAT_VERSION,
         frames,
         partitions,
+    })
+}
+
+/// A Chronik WAL segment, validated as `index` would (an invalid one is an error).
+fn inspect_chronik(file: &Path, bytes: &[u8]) -> anyhow::Result<Inspection> {
+    let seg = tier::chronik::read_segment(bytes).with_context(|| format!("{}", file.display()))?;
+    Ok(Inspection::ChronikWal {
+        file: file.display().to_string(),
+        bytes: bytes.len(),
+        topic: seg.tp.as_ref().map(|tp| tp.topic.to_string()),
+        partition: seg.tp.as_ref().map(|tp| tp.partition.get()),
+        frames: seg.frames,
+        empty_frames: seg.empty_frames,
+        duplicate_frames: seg.duplicate_frames,
+        legacy_crc_frames: seg.legacy_crc_frames,
+        batches: seg
+            .batches
+            .iter()
+            .map(|b| BatchInfo::new(&b.batch))
+            .collect(),
     })
 }
 
@@ -192,6 +225,8 @@ pub fn run(args: InspectArgs, json: bool) -> anyhow::Result<Status> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let inspection = if tier::wal::is_wal(&bytes) {
         inspect_wal(&args.file, &bytes)?
+    } else if tier::chronik::is_chronik_wal(&bytes) {
+        inspect_chronik(&args.file, &bytes)?
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
         inspect_archive(&args.file, &bytes)?
     } else {
@@ -229,6 +264,27 @@ pub fn run(args: InspectArgs, json: bool) -> anyhow::Result<Status> {
             } => {
                 output::text(format!(
                     "{file}: Kafka log segment, {bytes} bytes, {} batches",
+                    batches.len()
+                ))?;
+                print_batches(batches.iter().map(|b| (String::new(), b)))?;
+            }
+            Inspection::ChronikWal {
+                file,
+                bytes,
+                topic,
+                partition,
+                frames,
+                empty_frames,
+                duplicate_frames,
+                legacy_crc_frames,
+                batches,
+            } => {
+                output::text(format!(
+                    "{file}: Chronik WAL segment of {}/{}, {bytes} bytes, {frames} frames \
+                     ({empty_frames} empty, {duplicate_frames} repeated, {legacy_crc_frames} with \
+                     the CRC rule before v2.4.0), {} batches",
+                    topic.as_deref().unwrap_or("-"),
+                    partition.map_or("-".into(), |p| p.to_string()),
                     batches.len()
                 ))?;
                 print_batches(batches.iter().map(|b| (String::new(), b)))?;

@@ -1,8 +1,9 @@
 //! Compression codecs of the records section (attribute bits 0..=2).
 //!
 //! Decoders accept what Kafka clients write for magic v2: gzip (one or more
-//! members), snappy as a raw block or in xerial framing, the LZ4 frame format,
-//! and zstd frames. Every decoder is capped by a size limit so that a small
+//! members), snappy as a raw block or in xerial framing, the LZ4 frame format
+//! (and, as Chronik brokers store LZ4, a size-prefixed raw block), and zstd
+//! frames. Every decoder is capped by a size limit so that a small
 //! hostile payload cannot expand into an unbounded allocation.
 
 use std::fmt;
@@ -116,13 +117,22 @@ pub fn decompress(codec: Compression, data: &[u8], limit: usize) -> Result<Vec<u
             snappy_block_decode(data, limit, &mut out)?;
             Ok(out)
         }
-        Compression::Lz4 => read_capped(codec, lz4_flex::frame::FrameDecoder::new(data), limit),
+        Compression::Lz4 if data.starts_with(&LZ4_FRAME_MAGIC) => {
+            read_capped(codec, lz4_flex::frame::FrameDecoder::new(data), limit)
+        }
+        Compression::Lz4 => lz4_size_prepended_decode(data, limit),
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(data)
                 .map_err(|err| decompress_error(codec, err))?;
             read_capped(codec, decoder, limit)
         }
     }
+}
+
+/// Compresses with LZ4 the way a Chronik broker accepts and stores it: the
+/// decompressed size (4 bytes, little-endian), then one raw LZ4 block.
+pub fn compress_lz4_size_prepended(data: &[u8]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(data)
 }
 
 /// Compresses a records section the way the Java producer does: gzip,
@@ -190,6 +200,35 @@ fn read_capped(
         .map_err(|err| decompress_error(codec, err))?;
     if out.len() > limit {
         return Err(KafkaError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// The first bytes of an LZ4 frame (magic 0x184D2204, little-endian), as Kafka clients write LZ4.
+const LZ4_FRAME_MAGIC: [u8; 4] = [0x04, 0x22, 0x4D, 0x18];
+
+/// Decodes Chronik's LZ4 framing: a 4-byte little-endian decompressed size, then one raw LZ4
+/// block (what `lz4_flex::decompress_size_prepended` reads; Chronik accepts only this, so batches
+/// in a Chronik WAL use it). The declared size is checked against `limit` before allocating, and
+/// the block must decode to exactly that size.
+fn lz4_size_prepended_decode(data: &[u8], limit: usize) -> Result<Vec<u8>, KafkaError> {
+    let codec = Compression::Lz4;
+    let (size, block) = data.split_first_chunk::<4>().ok_or_else(|| {
+        decompress_error(codec, "neither an LZ4 frame nor a size-prefixed LZ4 block")
+    })?;
+    let size = usize::try_from(u32::from_le_bytes(*size)).unwrap_or(usize::MAX);
+    if size > limit {
+        return Err(KafkaError::TooLarge { limit });
+    }
+    let out = lz4_flex::block::decompress(block, size).map_err(|e| decompress_error(codec, e))?;
+    if out.len() != size {
+        return Err(decompress_error(
+            codec,
+            format!(
+                "block decodes to {} bytes, its prefix says {size}",
+                out.len()
+            ),
+        ));
     }
     Ok(out)
 }

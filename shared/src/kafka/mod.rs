@@ -24,7 +24,7 @@ pub mod record;
 
 pub use batch::{BatchIter, RawBatch, batches, patch_base_offset};
 pub use builder::{BatchBuilder, RecordInput};
-pub use compression::{Compression, MAX_DECOMPRESSED_SIZE};
+pub use compression::{Compression, MAX_DECOMPRESSED_SIZE, compress_lz4_size_prepended};
 pub use error::KafkaError;
 pub use header::BatchHeader;
 pub use record::{Record, RecordHeader};

@@ -232,7 +232,7 @@ async fn ingest_object_indexes_or_quarantines_for_good() {
     let log_source = source("kafka-logs/orders.eu-7/00000000000000000000.log");
     assert_eq!(
         log_source
-            .log_partition()
+            .path_partition()
             .map(|tp| tp.to_string())
             .as_deref(),
         Some("orders.eu/7")

@@ -2,6 +2,7 @@
 //! local stack, checked against brute-force oracles built from the generated batches; one test
 //! binary, one module per stage, plus the model test.
 
+mod chronik;
 mod ingest;
 mod maintain;
 mod model;

@@ -127,3 +127,27 @@ fn garbage_is_a_decompress_error_for_every_codec() {
         }
     }
 }
+
+#[test]
+fn lz4_is_read_as_a_frame_and_in_chronik_size_prefixed_block_framing() {
+    let data = sample_data();
+    let block = super::super::compress_lz4_size_prepended(&data);
+    assert_eq!(&block[..4], &(data.len() as u32).to_le_bytes());
+    // Cross-check against lz4_flex's own reader of that framing (what Chronik decodes with).
+    assert_eq!(lz4_flex::decompress_size_prepended(&block).unwrap(), data);
+    assert_eq!(
+        decompress(Compression::Lz4, &block, data.len()).unwrap(),
+        data
+    );
+    let err = decompress(Compression::Lz4, &block, data.len() - 1).unwrap_err();
+    assert!(matches!(err, KafkaError::TooLarge { .. }), "{err}");
+    // A prefix that claims more than the block holds, and a cut-short block, are errors.
+    let mut lying = block.clone();
+    lying[..4].copy_from_slice(&(data.len() as u32 + 1).to_le_bytes());
+    assert!(matches!(
+        decompress(Compression::Lz4, &lying, 1 << 20),
+        Err(KafkaError::Decompress { .. })
+    ));
+    assert!(decompress(Compression::Lz4, &block[..block.len() / 2], 1 << 20).is_err());
+    assert!(decompress(Compression::Lz4, &block[..3], 1 << 20).is_err());
+}

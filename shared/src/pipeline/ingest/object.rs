@@ -23,11 +23,10 @@ impl SourceObject {
         format!("{}#{}", self.key, self.version)
     }
 
-    /// The partition of a Kafka `.log` source, from a `<topic>-<partition>/` parent in its key.
-    pub fn log_partition(&self) -> Option<TopicPartition> {
-        let mut parts = self.key.as_str().rsplit('/');
-        let _file = parts.next()?;
-        TopicPartition::from_log_dir_name(parts.next()?).ok()
+    /// The partition its key names ([`crate::source::path_partition`]): what a Kafka `.log` source
+    /// needs and a Chronik WAL segment must agree with.
+    pub fn path_partition(&self) -> Option<TopicPartition> {
+        crate::source::path_partition(self.key.as_str())
     }
 }
 
@@ -63,7 +62,7 @@ impl Pipeline {
             return Ok(IngestOutcome::Quarantined { reason, copy });
         }
         let bytes = self.store.get(&source.key).await?;
-        let log_tp = source.log_partition();
+        let log_tp = source.path_partition();
         match self.index_source(&id, &bytes, log_tp.as_ref()).await {
             Ok(report) => Ok(IngestOutcome::Indexed(report)),
             Err(e) if matches!(e.code(), ErrorCode::CorruptInput | ErrorCode::Conflict) => {
