@@ -11,6 +11,13 @@ pub struct Cli {
     /// Data directory of the embedded backend (objects/ and catalog.redb).
     #[arg(long, global = true, env = "TIER_DATA", default_value = "./tier-data")]
     pub data: PathBuf,
+    /// Object store of a deployed stack, `s3://bucket[/prefix]`, instead of the embedded one
+    /// (needs --catalog; default from TIER_BUCKET with TIER_TABLE, as the functions are set up).
+    #[arg(long, global = true, env = "TIER_STORE")]
+    pub store: Option<String>,
+    /// Catalog of a deployed stack, `dynamodb://table` (needs --store).
+    #[arg(long, global = true, env = "TIER_CATALOG")]
+    pub catalog: Option<String>,
     /// Print machine-readable JSON on stdout instead of a human summary.
     #[arg(long, global = true)]
     pub json: bool,
@@ -44,6 +51,45 @@ pub enum Command {
     Compact(CompactArgs),
     /// Measure indexing throughput, archive size and fetch latency.
     Bench(BenchArgs),
+    /// Upload the sealed segments of a broker's data directory to the store, each exactly once.
+    Ship(ShipArgs),
+    /// Index existing history in bulk: a broker directory, or shipped segments in the store.
+    Backfill(BackfillArgs),
+}
+
+/// `ship` arguments.
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    /// A Chronik data directory (holding wal/), its wal/ directory, or a Kafka log directory.
+    pub dir: PathBuf,
+    /// The file remembering what was shipped (default: DIR's ledger inside --data,
+    /// `<data>/ship-ledger.json`).
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Keep running: ship segments as they seal, every --interval seconds, until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between rounds with --watch.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+    /// Also index each shipped segment (what the indexer function does on S3), e.g. on the
+    /// embedded default where no S3 notification triggers it.
+    #[arg(long)]
+    pub index: bool,
+}
+
+/// `backfill` arguments.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// A broker directory (as for `ship`), or `s3://bucket/prefix` of shipped segments in the
+    /// --store bucket.
+    pub source: String,
+    /// Segments indexed at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
+    /// List what would be indexed (segments the ledger does not record as indexed), change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `demo` arguments.
@@ -86,10 +132,13 @@ pub enum Shape {
 /// Output file kinds of `gen`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum GenFormat {
-    /// Sealed Chronik WAL segment.
+    /// Sealed tier WAL segment (CHRNKWAL).
     Wal,
     /// Apache Kafka .log segment (one partition).
     KafkaLog,
+    /// A Chronik broker's data-WAL segment (one partition; the output path must follow the broker
+    /// layout `<topic>/<partition>/wal_<partition>_<n>.log`, which names the partition).
+    ChronikWal,
 }
 
 /// `gen` arguments.

@@ -4,6 +4,7 @@
 //! Errors are printed once to stderr with their cause chain. A closed stdout pipe exits 0.
 
 mod args;
+mod backends;
 mod commands;
 mod output;
 

@@ -462,3 +462,208 @@ fn chronik_wal_segments_index_fetch_and_inspect_by_their_own_partition() {
         &["orders/2", "orders/1"],
     );
 }
+
+/// A broker data directory of `partitions` partitions of topic `orders`, each with `sealed`
+/// sealed segments of 5 records and one active segment (Chronik's layout, the generator's frames).
+fn broker_dir(root: &Path, partitions: u32, sealed: u64) {
+    use tier::synth::{ChronikQuirks, SynthSpec, ValueShape, batches, chronik_segment};
+    for p in 0..partitions {
+        let dir = root.join(format!("wal/orders/{p}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tp = tier::types::TopicPartition::new(
+            "orders".parse().unwrap(),
+            tier::types::Partition::try_from(i64::from(p)).unwrap(),
+        );
+        for n in 0..=sealed {
+            let spec = SynthSpec {
+                topic: "orders".parse().unwrap(),
+                partitions: 1,
+                records: 5,
+                batch_records: 5,
+                compression: tier::kafka::Compression::None,
+                shape: ValueShape::Text,
+                start_offset: n as i64 * 5,
+                start_timestamp_ms: 1_767_225_600_000 + n as i64 * 1_000,
+                seed: n + u64::from(p) * 1_000,
+            };
+            let b: Vec<Vec<u8>> = batches(&spec)
+                .unwrap()
+                .into_iter()
+                .map(|(_, b)| b)
+                .collect();
+            let bytes = chronik_segment(&tp, &b, &ChronikQuirks::default()).unwrap();
+            std::fs::write(dir.join(format!("wal_{p}_{n}.log")), bytes).unwrap();
+        }
+    }
+}
+
+/// `ls --segments` without the parts that differ between runs of the same input: archive keys have
+/// a random part, and archive sizes vary with the build time in each manifest and index.
+fn catalog_listing(data: &Path) -> Value {
+    let mut ls = ok_json(data, &["ls", "--segments"]);
+    for p in ls["partitions"].as_array_mut().unwrap() {
+        p.as_object_mut().unwrap().remove("archive_bytes");
+        for s in p["segments"].as_array_mut().unwrap() {
+            let s = s.as_object_mut().unwrap();
+            s.remove("archive_key");
+            s.remove("archive_bytes");
+        }
+    }
+    ls
+}
+
+#[test]
+fn backfill_shows_progress_resumes_after_a_kill_and_ends_with_the_same_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    broker_dir(dir.path(), 3, 70);
+    let broker = dir.path().display().to_string();
+    // Uninterrupted.
+    let whole = dir.path().join("whole");
+    let out = tierctl(&whole, &["--json", "backfill", &broker, "--jobs", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let done = lines.last().unwrap();
+    assert_eq!(done["event"], "done");
+    assert_eq!(
+        (done["segments"].as_u64(), done["indexed"].as_u64()),
+        (Some(210), Some(210))
+    );
+    assert_eq!(
+        lines.len(),
+        211,
+        "one progress line per segment, then the totals"
+    );
+    // Dry run on a fresh catalog lists everything, changes nothing.
+    let dry = dir.path().join("dry");
+    let out = tierctl(&dry, &["--json", "backfill", &broker, "--dry-run"]);
+    let last: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["pending"], 210);
+    assert_eq!(
+        ok_json(&dry, &["ls"])["partitions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // Killed halfway, then run again.
+    let halted = dir.path().join("halted");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tierctl"))
+        .args([
+            "--data",
+            &halted.display().to_string(),
+            "--json",
+            "backfill",
+            &broker,
+            "--jobs",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = 0;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        if line.unwrap().contains("\"segment\"") {
+            seen += 1;
+        }
+        if seen == 90 {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    child.wait().unwrap();
+    assert_eq!(seen, 90, "killed after 90 of 210 segments");
+    let out = tierctl(&halted, &["--json", "backfill", &broker, "--jobs", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let (indexed, already) = (
+        last["indexed"].as_u64().unwrap(),
+        last["already_indexed"].as_u64().unwrap(),
+    );
+    assert!(already >= 90, "the ledger resumes the run: {last}");
+    assert_eq!(indexed + already, 210, "{last}");
+    assert!(
+        catalog_listing(&halted) == catalog_listing(&whole),
+        "the resumed run's catalog differs from the uninterrupted run's"
+    );
+}
+
+#[test]
+fn ship_uploads_each_sealed_segment_once_and_never_the_active_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    broker_dir(dir.path(), 2, 2);
+    let broker = dir.path().display().to_string();
+    let first = ok_json(&data, &["ship", &broker, "--index"]);
+    assert_eq!(first["uploaded"], 4);
+    let keys: Vec<&str> = first["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"chronik-wal/orders/0/wal_0_1.log"));
+    assert!(
+        !keys.iter().any(|k| k.ends_with("_2.log")),
+        "active segments stay: {keys:?}"
+    );
+    assert!(
+        first["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["indexed"] == "indexed")
+    );
+    assert_eq!(first["lag"][0]["pending_segments"], 0);
+    assert!(first["lag"][0]["active_bytes"].as_u64().unwrap() > 0);
+    // Nothing new: nothing shipped. A new segment seals the previous active one.
+    let again = ok_json(&data, &["ship", &broker, "--index"]);
+    assert_eq!(
+        (
+            again["uploaded"].as_u64(),
+            again["already_shipped"].as_u64()
+        ),
+        (Some(0), Some(4))
+    );
+    let p0 = dir.path().join("wal/orders/0");
+    std::fs::copy(p0.join("wal_0_2.log"), p0.join("wal_0_3.log")).unwrap();
+    std::fs::remove_file(p0.join("wal_0_3.log")).unwrap();
+    std::fs::write(p0.join("wal_0_3.log"), b"").unwrap(); // just rotated: empty and active
+    let third = ok_json(&data, &["ship", &broker, "--index"]);
+    let shipped: Vec<&str> = third["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(shipped, ["chronik-wal/orders/0/wal_0_2.log"]);
+    let ls = ok_json(&data, &["ls"]);
+    let counts: Vec<u64> = ls["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["segment_count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [3, 2]);
+    // Not a broker directory.
+    let empty = dir.path().join("nothing");
+    std::fs::create_dir_all(&empty).unwrap();
+    fails(
+        &tierctl(&data, &["ship", &empty.display().to_string()]),
+        &["neither a Chronik data directory"],
+    );
+}

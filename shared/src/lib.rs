@@ -25,6 +25,7 @@ pub mod clock;
 pub mod index;
 pub mod kafka;
 pub mod pipeline;
+pub mod ship;
 pub mod source;
 pub mod store;
 pub mod summary;

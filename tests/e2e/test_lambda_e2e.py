@@ -302,3 +302,73 @@ def test_chronik_wal_segments_go_through_the_indexer_and_fetch_back_byte_for_byt
         assert status == 200, body
         assert hashlib.sha256(body).hexdigest() == b["stored_batch_sha256"], b
         assert DefaultRecordBatch(bytearray(body)).validate_crc()
+
+
+def test_ship_watch_ships_each_sealed_segment_once_and_the_indexer_indexes_it_once(stack):
+    """A broker-like directory gains segments while `tierctl ship --watch` runs against the stack's
+    bucket: each segment is uploaded once it is sealed (a higher-numbered one exists), the active
+    one never; the indexer indexes each upload once; tierctl reads the result from S3 + DynamoDB."""
+    broker = stack.tmp / "broker"
+    aws = {**os.environ, "AWS_ENDPOINT_URL": ENDPOINT, "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
+    remote = ["--store", f"s3://{stack.bucket}", "--catalog", f"dynamodb://{stack.table}"]
+
+    def segment(n):
+        path = broker / "wal" / "payments" / "0" / f"wal_0_{n}.log"
+        subprocess.run([TIERCTL, "gen", "--format", "chronik-wal", "-o", str(path), "--topic", "payments",
+                        "--records", "40", "--batch-records", "10", "--start-offset", str(n * 40),
+                        "--seed", str(n)], check=True, capture_output=True)
+
+    def shipped():
+        listing = stack.s3.list_objects_v2(Bucket=stack.bucket, Prefix="chronik-wal/payments/")
+        return sorted(o["Key"] for o in listing.get("Contents", []))
+
+    def wait_for(keys):
+        deadline = time.time() + 60
+        while time.time() < deadline and shipped() != keys:
+            assert ship.poll() is None, ship.stderr.read()
+            time.sleep(0.3)
+        assert shipped() == keys
+
+    key = "chronik-wal/payments/0/wal_0_{}.log".format
+    segment(0)
+    segment(1)
+    ship = subprocess.Popen([TIERCTL, "--data", str(stack.tmp / "shipper"), "--json", *remote, "ship", str(broker),
+                             "--watch", "--interval", "1"], env=aws, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for([key(0)])
+        segment(2)
+        wait_for([key(0), key(1)])
+        segment(3)
+        wait_for([key(0), key(1), key(2)])
+        time.sleep(2.5)  # two more rounds: nothing else is shipped
+        assert shipped() == [key(0), key(1), key(2)], "the active segment is never shipped"
+    finally:
+        ship.terminate()
+    assert ship.wait(timeout=30) == 0, ship.stderr.read()
+    rounds = [json.loads(line) for line in ship.stdout.read().splitlines()]
+    assert sum(r["uploaded"] for r in rounds) == 3, rounds
+    assert rounds[-1]["lag"] == [{"topic": "payments", "partition": 0, "pending_segments": 0, "pending_bytes": 0,
+                                  "active_bytes": (broker / "wal/payments/0/wal_0_3.log").stat().st_size}]
+
+    for n in range(3):
+        head = stack.s3.head_object(Bucket=stack.bucket, Key=key(n))
+        ev = event("s3-put-chronik-wal.json")
+        obj = ev["Records"][0]["s3"]
+        obj["bucket"].update(name=stack.bucket, arn=f"arn:aws:s3:::{stack.bucket}")
+        obj["object"].update(key=key(n), eTag=head["ETag"].strip('"'), size=head["ContentLength"])
+        first = stack.invoke("tier-indexer", ev)
+        assert first["objects"][0]["outcome"] == "indexed" and not first["objects"][0]["already_indexed"]
+        again = stack.invoke("tier-indexer", ev)
+        assert again["objects"][0]["already_indexed"] is True
+
+    ls = json.loads(subprocess.run([TIERCTL, "--json", *remote, "ls", "--segments"], env=aws, check=True,
+                                   capture_output=True, text=True).stdout)
+    payments = [p for p in ls["partitions"] if p["topic"] == "payments"]
+    assert [(p["partition"], p["segment_count"], p["earliest"], p["latest"]) for p in payments] == [(0, 3, 0, 119)]
+    out = stack.tmp / "payments.bin"
+    subprocess.run([TIERCTL, *remote, "fetch", "--topic", "payments", "--partition", "0", "--offset", "0",
+                    "--max-bytes", str(1 << 20), "--format", "raw", "-o", str(out)], env=aws, check=True)
+    batches = split_batches(out.read_bytes())
+    assert len(batches) == 12 and all(DefaultRecordBatch(bytearray(b)).validate_crc() for b in batches)

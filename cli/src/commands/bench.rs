@@ -65,7 +65,7 @@ pub(super) fn bench_spec(topic: tier::types::Topic, args: &BenchArgs) -> SynthSp
 
 pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
     let dir = tempfile::tempdir()?;
-    let pipeline = super::open(dir.path())?;
+    let pipeline = super::open_embedded(dir.path()).await?;
     let tp = TopicPartition::new("bench".parse()?, Partition::try_from(0)?);
     let spec = bench_spec(tp.topic.clone(), &args);
     eprintln!("generating {} records…", args.records);

@@ -38,7 +38,7 @@ struct DemoReport {
 }
 
 pub async fn run(data: &Path, args: DemoArgs, json: bool) -> anyhow::Result<Status> {
-    let pipeline = super::open(data)?;
+    let pipeline = super::open_embedded(data).await?;
     let topic: Topic = TOPIC.parse()?;
     let spec = SynthSpec {
         topic: topic.clone(),

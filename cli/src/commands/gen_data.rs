@@ -1,7 +1,9 @@
 //! `tierctl gen`: write a synthetic sealed WAL segment or Kafka .log segment.
 
+use anyhow::Context;
 use serde::Serialize;
 use tier::synth::{self, SynthSpec};
+use tier::types::TopicPartition;
 
 use super::Status;
 use crate::args::{GenArgs, GenFormat};
@@ -16,6 +18,25 @@ struct GenReport {
     records: u64,
     batches: usize,
     bytes: u64,
+}
+
+/// The partition a Chronik segment's output path names (it must follow the broker layout and
+/// name `--topic`); the generated batches are re-numbered into it.
+fn chronik_partition(args: &GenArgs, spec: &SynthSpec) -> anyhow::Result<TopicPartition> {
+    let path = args.output.display().to_string().replace('\\', "/");
+    let segment = tier::chronik::SegmentPath::parse(&path).with_context(|| {
+        format!(
+            "{path}: a Chronik WAL segment is written as <dir>/<topic>/<partition>/wal_<partition>_<n>.log"
+        )
+    })?;
+    if segment.tp.topic != spec.topic || args.partitions != 1 {
+        anyhow::bail!(
+            "{path} holds partition {} of one topic: use --topic {} --partitions 1",
+            segment.tp,
+            segment.tp.topic
+        );
+    }
+    Ok(segment.tp)
 }
 
 pub fn run(args: GenArgs, json: bool) -> anyhow::Result<Status> {
@@ -35,6 +56,10 @@ pub fn run(args: GenArgs, json: bool) -> anyhow::Result<Status> {
         start_timestamp_ms: args.start_timestamp,
         seed: args.seed,
     };
+    let chronik_tp = match args.format {
+        GenFormat::ChronikWal => Some(chronik_partition(&args, &spec)?),
+        _ => None,
+    };
     let batches = synth::batches(&spec)?;
     let (data, format) = match args.format {
         GenFormat::Wal => (synth::wal_segment(&spec.topic, &batches)?, "wal"),
@@ -45,7 +70,21 @@ pub fn run(args: GenArgs, json: bool) -> anyhow::Result<Status> {
                 .collect(),
             "kafka-log",
         ),
+        GenFormat::ChronikWal => {
+            let tp = chronik_tp
+                .clone()
+                .context("the partition was checked above")?;
+            let plain: Vec<Vec<u8>> = batches.iter().map(|(_, b)| b.clone()).collect();
+            let quirks = synth::ChronikQuirks {
+                lz4_blocks: true,
+                ..Default::default()
+            };
+            (synth::chronik_segment(&tp, &plain, &quirks)?, "chronik-wal")
+        }
     };
+    if let (Some(_), Some(dir)) = (&chronik_tp, args.output.parent()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     output::write_atomic(&args.output, &data)?;
     let report = GenReport {
         file: args.output.display().to_string(),

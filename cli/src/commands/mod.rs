@@ -1,5 +1,6 @@
 //! One module per command; each returns a [`Status`] or an error.
 
+mod backfill;
 mod bench;
 #[cfg(feature = "aws")]
 mod bench_aws;
@@ -14,17 +15,16 @@ mod ls;
 mod offsets;
 mod pack;
 mod search;
+mod ship;
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
-use tier::clock::SystemClock;
-use tier::pipeline::{Pipeline, PipelineConfig};
 use tier::types::{Partition, Topic, TopicPartition};
 
 use crate::args::{Cli, Command, PartitionArgs};
+use crate::backends::Backends;
 
 /// How a successful command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,20 +46,29 @@ impl Status {
 
 pub async fn run(cli: Cli) -> anyhow::Result<Status> {
     let json = cli.json;
+    let backends = Backends::resolve(
+        &cli.data,
+        cli.store.as_deref(),
+        cli.catalog.as_deref(),
+        |name| std::env::var(name).ok(),
+    )?;
+    let open = || backends.pipeline();
     match cli.command {
         Command::Demo(a) => demo::run(&cli.data, a, json).await,
         Command::Gen(a) => gen_data::run(a, json),
-        Command::Index(a) => index::run(&open(&cli.data)?, a, json).await,
-        Command::Fetch(a) => fetch::run(&open(&cli.data)?, a, json).await,
-        Command::Offsets(a) => offsets::run(&open(&cli.data)?, a, json).await,
-        Command::Search(a) => search::run(&open(&cli.data)?, a, json).await,
+        Command::Index(a) => index::run(&open().await?, a, json).await,
+        Command::Fetch(a) => fetch::run(&open().await?, a, json).await,
+        Command::Offsets(a) => offsets::run(&open().await?, a, json).await,
+        Command::Search(a) => search::run(&open().await?, a, json).await,
         Command::Inspect(a) => inspect::run(a, json),
-        Command::Ls(a) => ls::run(&open(&cli.data)?, a, json).await,
+        Command::Ls(a) => ls::run(&open().await?, a, json).await,
         Command::Pack(a) => pack::run(a, json),
-        Command::Compact(a) => compact::run(&open(&cli.data)?, a, json).await,
+        Command::Compact(a) => compact::run(&open().await?, a, json).await,
         Command::Bench(a) if a.compaction => bench_compaction::run(a, json).await,
         Command::Bench(a) if a.aws => bench_aws(a, json).await,
         Command::Bench(a) => bench::run(a, json).await,
+        Command::Ship(a) => ship::run(&backends, &cli.data, a, json).await,
+        Command::Backfill(a) => backfill::run(&backends, a, json).await,
     }
 }
 
@@ -96,10 +105,10 @@ async fn bench_backends(
     anyhow::bail!("this tierctl was built without AWS support: build it with `--features aws`")
 }
 
-/// Opens the embedded backend in `data` (created if missing).
-pub fn open(data: &Path) -> anyhow::Result<Pipeline> {
-    Pipeline::embedded(data, Arc::new(SystemClock), PipelineConfig::default())
-        .with_context(|| format!("cannot open the data directory {}", data.display()))
+/// Opens the embedded backend in `data` (created if missing), for the commands that only run there
+/// (`demo`, `bench`).
+pub async fn open_embedded(data: &Path) -> anyhow::Result<tier::pipeline::Pipeline> {
+    Backends::Embedded(data.to_path_buf()).pipeline().await
 }
 
 impl PartitionArgs {

@@ -1,0 +1,382 @@
+//! The broker-host side: finding sealed segments in a Chronik data directory or an Apache Kafka
+//! log directory, and shipping each to the object store exactly once.
+//!
+//! Layouts recognised under a directory `DIR`:
+//! - Chronik: `DIR/wal/<topic>/<partition>/wal_<partition>_<n>.log` (or `DIR` itself the `wal/`
+//!   directory); `__*` directories hold no Kafka data and are skipped. Shipped as
+//!   `chronik-wal/<topic>/<partition>/wal_<partition>_<n>.log`.
+//! - Kafka: `DIR/<topic>-<partition>/<20-digit base offset>.log`. Shipped as
+//!   `kafka-logs/<topic>-<partition>/<name>.log`.
+//!
+//! **Sealed** means a higher-numbered segment of the same partition exists: brokers append only
+//! to their highest-numbered segment, so that one (the active segment) is never taken.
+//!
+//! **Exactly once**: a [`ShipLedger`] remembers every key shipped with its size and CRC-32C. A
+//! segment is uploaded only if the ledger lacks it and the store holds no object of that size
+//! under its key (which covers a crash between the upload and the ledger write); re-uploading the
+//! same bytes would be harmless anyway (the indexer's ledger keys on the object's version).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chronik::SegmentPath;
+use crate::store::{ObjectStore, StoreError, StoreErrorKind};
+use crate::types::{ObjectKey, TopicPartition};
+
+/// Key prefix of shipped Chronik WAL segments (the indexer's S3 trigger filter).
+pub const CHRONIK_PREFIX: &str = "chronik-wal/";
+/// Key prefix of shipped Kafka `.log` segments.
+pub const KAFKA_PREFIX: &str = "kafka-logs/";
+
+/// Which broker wrote a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokerLayout {
+    /// A Chronik broker's data WAL.
+    Chronik,
+    /// An Apache Kafka log directory.
+    Kafka,
+}
+
+/// One segment file found on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalSegment {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its partition, from the layout.
+    pub tp: TopicPartition,
+    /// Who wrote it.
+    pub layout: BrokerLayout,
+    /// Its number within the partition (Chronik's segment id, Kafka's base offset).
+    pub sequence: u64,
+    /// Size in bytes when scanned.
+    pub size: u64,
+    /// Whether a higher-numbered segment of the partition exists.
+    pub sealed: bool,
+    /// The key it is shipped under.
+    pub key: ObjectKey,
+}
+
+/// Why scanning or shipping failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ShipError {
+    /// A directory or file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Nothing under the directory follows a known layout.
+    #[error(
+        "{0}: neither a Chronik data directory (wal/<topic>/<partition>/) nor a Kafka log directory (<topic>-<partition>/)"
+    )]
+    UnknownLayout(PathBuf),
+    /// The ledger file does not parse.
+    #[error("ship ledger {path}: {reason}")]
+    Ledger {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The object store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ShipError + '_ {
+    move |source| ShipError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn dir_entries(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>, ShipError> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let is_dir = entry.file_type().map_err(io(dir))?.is_dir();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        out.push((name, entry.path(), is_dir));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Every segment under `dir` (see the module docs), sealed or not, in partition and sequence
+/// order.
+pub fn scan(dir: &Path) -> Result<Vec<LocalSegment>, ShipError> {
+    let wal = dir.join("wal");
+    let root = if wal.is_dir() { wal } else { dir.to_path_buf() };
+    let mut found: Vec<LocalSegment> = Vec::new();
+    let mut recognised = false;
+    for (name, path, is_dir) in dir_entries(&root)? {
+        if !is_dir || !crate::chronik::is_data_topic_dir(&name) {
+            continue;
+        }
+        if let Ok(tp) = TopicPartition::from_log_dir_name(&name) {
+            recognised = true;
+            found.extend(kafka_partition(&path, &tp)?);
+            continue;
+        }
+        for (pname, ppath, pdir) in dir_entries(&path)? {
+            if !pdir || pname.is_empty() || !pname.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            recognised = true;
+            found.extend(chronik_partition(&ppath, &name, &pname)?);
+        }
+    }
+    if !recognised {
+        return Err(ShipError::UnknownLayout(dir.to_path_buf()));
+    }
+    found.sort_by(|a, b| (&a.tp, a.sequence).cmp(&(&b.tp, b.sequence)));
+    // All but the highest-numbered segment of each partition are sealed.
+    for i in 0..found.len() {
+        found[i].sealed = found.get(i + 1).is_some_and(|next| next.tp == found[i].tp);
+    }
+    Ok(found)
+}
+
+fn chronik_partition(
+    dir: &Path,
+    topic: &str,
+    partition: &str,
+) -> Result<Vec<LocalSegment>, ShipError> {
+    let mut out = Vec::new();
+    for (name, path, is_dir) in dir_entries(dir)? {
+        let Some(seg) = (!is_dir)
+            .then(|| SegmentPath::parse(&format!("{topic}/{partition}/{name}")))
+            .flatten()
+        else {
+            continue;
+        };
+        let size = std::fs::metadata(&path).map_err(io(&path))?.len();
+        let key: ObjectKey = format!("{CHRONIK_PREFIX}{topic}/{partition}/{name}")
+            .parse()
+            .map_err(|e| ShipError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(format!("cannot be shipped: {e}")),
+            })?;
+        out.push(LocalSegment {
+            path,
+            tp: seg.tp,
+            layout: BrokerLayout::Chronik,
+            sequence: seg.segment_id,
+            size,
+            sealed: false,
+            key,
+        });
+    }
+    Ok(out)
+}
+
+fn kafka_partition(dir: &Path, tp: &TopicPartition) -> Result<Vec<LocalSegment>, ShipError> {
+    let mut out = Vec::new();
+    let dir_name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for (name, path, is_dir) in dir_entries(dir)? {
+        let Some(stem) = name.strip_suffix(".log").filter(|_| !is_dir) else {
+            continue;
+        };
+        let Ok(base) = stem.parse::<u64>() else {
+            continue;
+        };
+        if stem.len() != 20 {
+            continue;
+        }
+        let size = std::fs::metadata(&path).map_err(io(&path))?.len();
+        let key: ObjectKey = format!("{KAFKA_PREFIX}{dir_name}/{name}")
+            .parse()
+            .map_err(|e| ShipError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(format!("cannot be shipped: {e}")),
+            })?;
+        out.push(LocalSegment {
+            path,
+            tp: tp.clone(),
+            layout: BrokerLayout::Kafka,
+            sequence: base,
+            size,
+            sealed: false,
+            key,
+        });
+    }
+    Ok(out)
+}
+
+/// What was shipped under one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippedEntry {
+    /// The local file.
+    pub path: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// CRC-32C of its bytes (0 for an empty segment, which is recorded but not uploaded).
+    pub crc32c: u32,
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+}
+
+/// What a shipper has shipped, persisted as JSON (`{"version": 1, "shipped": {key: entry}}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipLedger {
+    /// Format version, 1.
+    pub version: u32,
+    /// By object key.
+    pub shipped: BTreeMap<String, ShippedEntry>,
+}
+
+impl ShipLedger {
+    /// Reads the ledger at `path`; a missing file is an empty ledger.
+    pub fn load(path: &Path) -> Result<ShipLedger, ShipError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ShipLedger {
+                    version: 1,
+                    shipped: BTreeMap::new(),
+                });
+            }
+            Err(e) => return Err(io(path)(e)),
+        };
+        let ledger: ShipLedger = serde_json::from_str(&text).map_err(|e| ShipError::Ledger {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if ledger.version != 1 {
+            return Err(ShipError::Ledger {
+                path: path.to_path_buf(),
+                reason: format!("unsupported version {}", ledger.version),
+            });
+        }
+        Ok(ledger)
+    }
+
+    /// Writes the ledger to `path` atomically (a temporary file renamed over it).
+    pub fn save(&self, path: &Path) -> Result<(), ShipError> {
+        let text = serde_json::to_vec_pretty(self).map_err(|e| ShipError::Ledger {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+        std::fs::write(tmp.path(), text).map_err(io(tmp.path()))?;
+        tmp.persist(path).map_err(|e| io(path)(e.error))?;
+        Ok(())
+    }
+}
+
+/// What happened to one sealed segment in a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipOutcome {
+    /// Uploaded now.
+    Uploaded,
+    /// The store already held it (an earlier run crashed before recording it).
+    FoundInStore,
+    /// Empty: recorded, nothing to upload.
+    Empty,
+    /// Shipped by an earlier round.
+    AlreadyShipped,
+}
+
+/// Per partition, what is not shipped yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PartitionLag {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: u32,
+    /// Sealed segments not shipped.
+    pub pending_segments: usize,
+    /// Their bytes.
+    pub pending_bytes: u64,
+    /// Bytes of the active (highest-numbered) segment, which is never shipped.
+    pub active_bytes: u64,
+}
+
+/// Ships the sealed segments among `segments` that `ledger` lacks, saving the ledger after each
+/// (through `save`); returns each sealed segment's outcome. A failure stops the round with
+/// everything shipped so far recorded.
+pub async fn ship_sealed(
+    store: &dyn ObjectStore,
+    segments: &[LocalSegment],
+    ledger: &mut ShipLedger,
+    now_ms: i64,
+    mut save: impl FnMut(&ShipLedger) -> Result<(), ShipError>,
+) -> Result<Vec<(LocalSegment, ShipOutcome)>, ShipError> {
+    let mut out = Vec::new();
+    for seg in segments.iter().filter(|s| s.sealed) {
+        if ledger.shipped.contains_key(seg.key.as_str()) {
+            out.push((seg.clone(), ShipOutcome::AlreadyShipped));
+            continue;
+        }
+        let bytes = std::fs::read(&seg.path).map_err(io(&seg.path))?;
+        let outcome = if bytes.is_empty() {
+            ShipOutcome::Empty
+        } else {
+            match store.size(&seg.key).await {
+                Ok(size) if size == bytes.len() as u64 => ShipOutcome::FoundInStore,
+                Ok(_) => {
+                    store.put(&seg.key, bytes.clone()).await?;
+                    ShipOutcome::Uploaded
+                }
+                Err(e) if e.kind() == StoreErrorKind::NotFound => {
+                    store.put(&seg.key, bytes.clone()).await?;
+                    ShipOutcome::Uploaded
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        ledger.shipped.insert(
+            seg.key.to_string(),
+            ShippedEntry {
+                path: seg.path.clone(),
+                size: bytes.len() as u64,
+                crc32c: crc32c::crc32c(&bytes),
+                at_ms: now_ms,
+            },
+        );
+        save(ledger)?;
+        out.push((seg.clone(), outcome));
+    }
+    Ok(out)
+}
+
+/// What each partition of `segments` has not shipped yet, per `ledger`.
+pub fn lag(segments: &[LocalSegment], ledger: &ShipLedger) -> Vec<PartitionLag> {
+    let mut out: Vec<PartitionLag> = Vec::new();
+    for seg in segments {
+        let topic = seg.tp.topic.to_string();
+        let partition = seg.tp.partition.get();
+        if out
+            .last()
+            .is_none_or(|l| l.topic != topic || l.partition != partition)
+        {
+            out.push(PartitionLag {
+                topic,
+                partition,
+                ..Default::default()
+            });
+        }
+        let Some(l) = out.last_mut() else { continue };
+        if !seg.sealed {
+            l.active_bytes = seg.size;
+        } else if !ledger.shipped.contains_key(seg.key.as_str()) {
+            l.pending_segments += 1;
+            l.pending_bytes += seg.size;
+        }
+    }
+    out
+}
