@@ -142,6 +142,30 @@ pub fn scan(dir: &Path) -> Result<Vec<LocalSegment>, ShipError> {
     Ok(found)
 }
 
+/// A segment file found at `path`, shipped under `key`.
+fn local_segment(
+    path: PathBuf,
+    key: String,
+    tp: TopicPartition,
+    layout: BrokerLayout,
+    sequence: u64,
+) -> Result<LocalSegment, ShipError> {
+    let size = std::fs::metadata(&path).map_err(io(&path))?.len();
+    let key: ObjectKey = key.parse().map_err(|e| ShipError::Io {
+        path: path.clone(),
+        source: std::io::Error::other(format!("cannot be shipped: {e}")),
+    })?;
+    Ok(LocalSegment {
+        path,
+        tp,
+        layout,
+        sequence,
+        size,
+        sealed: false,
+        key,
+    })
+}
+
 fn chronik_partition(
     dir: &Path,
     topic: &str,
@@ -149,28 +173,18 @@ fn chronik_partition(
 ) -> Result<Vec<LocalSegment>, ShipError> {
     let mut out = Vec::new();
     for (name, path, is_dir) in dir_entries(dir)? {
-        let Some(seg) = (!is_dir)
-            .then(|| SegmentPath::parse(&format!("{topic}/{partition}/{name}")))
-            .flatten()
-        else {
+        let tail = format!("{topic}/{partition}/{name}");
+        let Some(seg) = (!is_dir).then(|| SegmentPath::parse(&tail)).flatten() else {
             continue;
         };
-        let size = std::fs::metadata(&path).map_err(io(&path))?.len();
-        let key: ObjectKey = format!("{CHRONIK_PREFIX}{topic}/{partition}/{name}")
-            .parse()
-            .map_err(|e| ShipError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(format!("cannot be shipped: {e}")),
-            })?;
-        out.push(LocalSegment {
+        let key = format!("{CHRONIK_PREFIX}{tail}");
+        out.push(local_segment(
             path,
-            tp: seg.tp,
-            layout: BrokerLayout::Chronik,
-            sequence: seg.segment_id,
-            size,
-            sealed: false,
             key,
-        });
+            seg.tp,
+            BrokerLayout::Chronik,
+            seg.segment_id,
+        )?);
     }
     Ok(out)
 }
@@ -182,31 +196,22 @@ fn kafka_partition(dir: &Path, tp: &TopicPartition) -> Result<Vec<LocalSegment>,
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     for (name, path, is_dir) in dir_entries(dir)? {
-        let Some(stem) = name.strip_suffix(".log").filter(|_| !is_dir) else {
+        // Kafka names segments by their base offset, 20 digits.
+        let Some(base) = name
+            .strip_suffix(".log")
+            .filter(|stem| !is_dir && stem.len() == 20)
+            .and_then(|stem| stem.parse::<u64>().ok())
+        else {
             continue;
         };
-        let Ok(base) = stem.parse::<u64>() else {
-            continue;
-        };
-        if stem.len() != 20 {
-            continue;
-        }
-        let size = std::fs::metadata(&path).map_err(io(&path))?.len();
-        let key: ObjectKey = format!("{KAFKA_PREFIX}{dir_name}/{name}")
-            .parse()
-            .map_err(|e| ShipError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(format!("cannot be shipped: {e}")),
-            })?;
-        out.push(LocalSegment {
+        let key = format!("{KAFKA_PREFIX}{dir_name}/{name}");
+        out.push(local_segment(
             path,
-            tp: tp.clone(),
-            layout: BrokerLayout::Kafka,
-            sequence: base,
-            size,
-            sealed: false,
             key,
-        });
+            tp.clone(),
+            BrokerLayout::Kafka,
+            base,
+        )?);
     }
     Ok(out)
 }
@@ -379,4 +384,64 @@ pub fn lag(segments: &[LocalSegment], ledger: &ShipLedger) -> Vec<PartitionLag> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_and_chronik_layouts_seal_all_but_the_highest_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let kafka = dir.path().join("orders-3");
+        std::fs::create_dir_all(&kafka).unwrap();
+        for base in [0u64, 120, 40] {
+            std::fs::write(kafka.join(format!("{base:020}.log")), b"x").unwrap();
+        }
+        std::fs::write(kafka.join(format!("{:020}.index", 0)), b"x").unwrap();
+        std::fs::write(kafka.join("leader-epoch-checkpoint"), b"x").unwrap();
+        let found = scan(dir.path()).unwrap();
+        let seen: Vec<(u64, bool, &str)> = found
+            .iter()
+            .map(|s| (s.sequence, s.sealed, s.key.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (0, true, "kafka-logs/orders-3/00000000000000000000.log"),
+                (40, true, "kafka-logs/orders-3/00000000000000000040.log"),
+                (120, false, "kafka-logs/orders-3/00000000000000000120.log"),
+            ]
+        );
+        // Chronik: numeric order (wal_0_10 after wal_0_9), `__meta` skipped.
+        let chronik = tempfile::tempdir().unwrap();
+        for (dir, file) in [
+            ("wal/pay/0", "wal_0_9.log"),
+            ("wal/pay/0", "wal_0_10.log"),
+            ("wal/pay/1", "wal_1_0.log"),
+            ("wal/__meta/0", "wal_0_0.log"),
+        ] {
+            let d = chronik.path().join(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(file), b"").unwrap();
+        }
+        let found = scan(chronik.path()).unwrap();
+        let seen: Vec<(&str, bool)> = found.iter().map(|s| (s.key.as_str(), s.sealed)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("chronik-wal/pay/0/wal_0_9.log", true),
+                ("chronik-wal/pay/0/wal_0_10.log", false),
+                ("chronik-wal/pay/1/wal_1_0.log", false),
+            ]
+        );
+        let ledger = ShipLedger::default();
+        let lag = lag(&found, &ledger);
+        assert_eq!(lag.len(), 2);
+        assert_eq!(lag[0].pending_segments, 1);
+        assert!(matches!(
+            scan(dir.path().join("orders-3").as_path()),
+            Err(ShipError::UnknownLayout(_))
+        ));
+    }
 }

@@ -217,6 +217,16 @@ fn lz4_size_prepended_decode(data: &[u8], limit: usize) -> Result<Vec<u8>, Kafka
         decompress_error(codec, "neither an LZ4 frame nor a size-prefixed LZ4 block")
     })?;
     let size = usize::try_from(u32::from_le_bytes(*size)).unwrap_or(usize::MAX);
+    // An LZ4 block expands at most 255-fold: a larger claim is not LZ4 (and is never allocated).
+    if size > block.len().saturating_mul(255).saturating_add(16) {
+        return Err(decompress_error(
+            codec,
+            format!(
+                "size prefix {size} is more than a {}-byte block can hold",
+                block.len()
+            ),
+        ));
+    }
     if size > limit {
         return Err(KafkaError::TooLarge { limit });
     }
