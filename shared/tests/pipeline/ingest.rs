@@ -314,3 +314,75 @@ async fn ingest_object_indexes_or_quarantines_for_good() {
         "a missing object is not quarantined"
     );
 }
+
+/// A source of several partitions is all or nothing: a later partition that conflicts with the
+/// catalog, or whose records do not decode although its CRC holds, leaves no archive of the
+/// earlier partitions behind.
+#[tokio::test]
+async fn a_rejected_multi_partition_source_leaves_no_archive_of_any_partition() {
+    let f = fixture();
+    let archives = |p: &Pipeline| {
+        let p = p.clone();
+        async move { p.store().list(ObjectKey::ARCHIVE_PREFIX).await.unwrap() }
+    };
+    // orders/1 already holds offsets 0..: partition 1 of the next source conflicts.
+    let mut log = tier::kafka::BatchBuilder::new(0, Compression::None);
+    for i in 0..10 {
+        log.push(tier::kafka::RecordInput {
+            timestamp: 1_700_000_000_000 + i,
+            key: None,
+            value: Some(b"x".to_vec()),
+            headers: Vec::new(),
+        });
+    }
+    f.pipeline
+        .index_source("log", &log.build().unwrap(), Some(&tp(1)))
+        .await
+        .unwrap();
+    let before = archives(&f.pipeline).await;
+    let two = synth::batches(&SynthSpec {
+        seed: 2,
+        ..spec(200, 2, Compression::None, 0)
+    })
+    .unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &two).unwrap();
+    let err = f
+        .pipeline
+        .index_source("two", &wal, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict, "{err}");
+    assert_eq!(
+        archives(&f.pipeline).await,
+        before,
+        "no archive of orders/0"
+    );
+
+    // Partition 1's last batch: records section damaged, CRC-32C recomputed, so only decoding
+    // the records finds it.
+    let g = fixture();
+    let last = two.iter().rposition(|(p, _)| *p == 1).unwrap();
+    let mut wal = tier::wal::WalWriter::new();
+    for (i, (p, batch)) in two.iter().enumerate() {
+        let partition = tier::types::Partition::try_from(i64::from(*p)).unwrap();
+        let tp = TopicPartition::new("orders".parse().unwrap(), partition);
+        let mut record = tier::wal::CanonicalRecord::from_batch(&tp, batch).unwrap();
+        if i == last {
+            for b in &mut record.batch[61..] {
+                *b = 0xFF;
+            }
+            let crc = crc32c::crc32c(&record.batch[21..]);
+            record.batch[17..21].copy_from_slice(&crc.to_be_bytes());
+        }
+        wal.append(&record).unwrap();
+    }
+    let wal = wal.seal().unwrap();
+    let err = g
+        .pipeline
+        .index_source("bad", &wal, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::CorruptInput, "{err}");
+    assert!(archives(&g.pipeline).await.is_empty(), "nothing published");
+    assert!(g.pipeline.catalog().partitions().await.unwrap().is_empty());
+}

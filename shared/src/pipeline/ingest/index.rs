@@ -67,22 +67,28 @@ impl Pipeline {
         }
         let (format, groups) = read_source(bytes, log_tp)?;
         let now = self.clock.now_ms();
-        let mut built = Vec::new();
+        // Every partition is checked against the catalog before any archive is written, and a
+        // failure after some were written removes them again (nothing references an archive
+        // before the registration below): a rejected source publishes nothing.
         let mut summaries = Vec::new();
+        let mut fresh = Vec::new();
         for group in groups {
             let id = segment_id(&group);
-            if let Some(existing) = self.committed_twin(&group, &id).await? {
-                summaries.push(IndexedSegment::new(&existing, false));
-                continue;
+            match self.committed_twin(&group, &id).await? {
+                Some(existing) => summaries.push(IndexedSegment::new(&existing, false)),
+                None => fresh.push((group, id)),
             }
-            let (source, options) = (source_id.to_owned(), self.config.archive.clone());
-            let (entry, archive) = tokio::task::spawn_blocking(move || {
-                build_segment(&group, id, &source, now, &options, None)
-            })
-            .await
-            .map_err(|e| PipelineError::Internal(format!("indexing task failed: {e}")))??;
-            self.store.put(&entry.archive_key, archive).await?;
-            built.push(entry);
+        }
+        let mut built = Vec::new();
+        for (group, id) in fresh {
+            match self.build_and_put(group, id, source_id, now).await {
+                Ok(entry) => built.push(entry),
+                Err(e) => {
+                    self.delete_archives(built.iter().map(|s| &s.archive_key))
+                        .await;
+                    return Err(e);
+                }
+            }
         }
         let ingest = IngestRecord {
             source: source_id.to_owned(),
@@ -129,6 +135,25 @@ impl Pipeline {
             already_indexed: false,
             segments: summaries,
         })
+    }
+
+    /// Builds the archive of `group` (CPU work, on a blocking thread) and puts it; returns its
+    /// catalog entry.
+    async fn build_and_put(
+        &self,
+        group: PartitionBatches,
+        id: SegmentId,
+        source_id: &str,
+        now: i64,
+    ) -> PipelineResult<SegmentEntry> {
+        let (source, options) = (source_id.to_owned(), self.config.archive.clone());
+        let (entry, archive) = tokio::task::spawn_blocking(move || {
+            build_segment(&group, id, &source, now, &options, None)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(format!("indexing task failed: {e}")))??;
+        self.store.put(&entry.archive_key, archive).await?;
+        Ok(entry)
     }
 
     /// The committed segment identical to `group`, if any; a different overlapping one is a conflict.
