@@ -72,6 +72,9 @@ pub enum RouteError {
     /// An offsets request gives neither or both of `timestamp` and `spec`, or an unknown `spec`.
     #[error("give exactly one of timestamp=<ms> or spec=earliest|latest")]
     OffsetQuery,
+    /// A query parameter appears more than once.
+    #[error("query parameter {0} is given more than once")]
+    RepeatedParameter(String),
     /// A search `limit` is 0 or above [`MAX_LIMIT`].
     #[error("limit must be 1 to {MAX_LIMIT}")]
     LimitOutOfRange,
@@ -87,16 +90,53 @@ impl RouteError {
     }
 }
 
-fn number<T: std::str::FromStr>(
-    req: &ApiGatewayV2httpRequest,
-    name: &'static str,
-) -> Result<Option<T>, RouteError> {
-    match req.query_string_parameters.first(name) {
-        None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| RouteError::NotANumber {
-            name,
-            value: v.to_owned(),
-        }),
+/// The query parameters of a request, from its raw query string as the client sent it
+/// (form-urlencoded: `%XX` escapes and `+` for a space). API Gateway's `queryStringParameters`
+/// joins repeated parameters with commas, which makes `q=a,b` indistinguishable from `q=a&q=b`;
+/// the raw string is used instead, and only when a request has none does this fall back to it.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    /// The parameters of `req`.
+    pub fn of(req: &ApiGatewayV2httpRequest) -> QueryParams {
+        match req.raw_query_string.as_deref() {
+            Some(raw) => QueryParams(
+                form_urlencoded::parse(raw.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            ),
+            None => QueryParams(
+                req.query_string_parameters
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value of `name`, if given; given twice is an error.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, RouteError> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(RouteError::RepeatedParameter(name.to_owned()));
+        }
+        Ok(first)
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, RouteError> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| RouteError::NotANumber {
+                name,
+                value: v.to_owned(),
+            }),
+        }
     }
 }
 
@@ -126,6 +166,7 @@ impl Route {
             .map(|i| &raw[i + 1..])
             .unwrap_or(raw.trim_start_matches('/'));
         let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        let params = QueryParams::of(req);
         let tp = |topic: &str, partition: &str| -> Result<TopicPartition, RouteError> {
             let topic: Topic = topic.parse()?;
             let partition: Partition = partition.parse()?;
@@ -136,13 +177,15 @@ impl Route {
             ["v1", "topics", topic] => Ok(Route::Topic(topic.parse()?)),
             ["v1", "topics", topic, "partitions", p, "records"] => Ok(Route::Records {
                 tp: tp(topic, p)?,
-                offset: number(req, "offset")?.ok_or(RouteError::MissingParameter("offset"))?,
-                max_bytes: number(req, "max_bytes")?.unwrap_or(DEFAULT_MAX_BYTES),
+                offset: params
+                    .number("offset")?
+                    .ok_or(RouteError::MissingParameter("offset"))?,
+                max_bytes: params.number("max_bytes")?.unwrap_or(DEFAULT_MAX_BYTES),
                 json: accepts_json(req),
             }),
             ["v1", "topics", topic, "partitions", p, "offsets"] => {
-                let spec = req.query_string_parameters.first("spec");
-                let query = match (number(req, "timestamp")?, spec) {
+                let spec = params.get("spec")?;
+                let query = match (params.number("timestamp")?, spec) {
                     (Some(ts), None) => OffsetQuery::Timestamp(ts),
                     (None, Some("earliest")) => OffsetQuery::Earliest,
                     (None, Some("latest")) => OffsetQuery::Latest,
@@ -155,15 +198,11 @@ impl Route {
             }
             ["v1", "topics", topic, "partitions", p, "search"] => {
                 let tp = tp(topic, p)?;
-                search(req, Some(tp.topic), Some(tp.partition))
+                search(&params, Some(tp.topic), Some(tp.partition))
             }
             ["v1", "search"] => {
-                let topic = req
-                    .query_string_parameters
-                    .first("topic")
-                    .map(str::parse)
-                    .transpose();
-                search(req, topic?, None)
+                let topic = params.get("topic")?.map(str::parse).transpose()?;
+                search(&params, topic, None)
             }
             _ => Err(RouteError::NoRoute {
                 path: path.to_owned(),
@@ -173,15 +212,12 @@ impl Route {
 }
 
 fn search(
-    req: &ApiGatewayV2httpRequest,
+    params: &QueryParams,
     topic: Option<Topic>,
     partition: Option<Partition>,
 ) -> Result<Route, RouteError> {
-    let query = req
-        .query_string_parameters
-        .first("q")
-        .ok_or(RouteError::MissingParameter("q"))?;
-    let limit = number(req, "limit")?.unwrap_or(DEFAULT_LIMIT);
+    let query = params.get("q")?.ok_or(RouteError::MissingParameter("q"))?;
+    let limit = params.number("limit")?.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(RouteError::LimitOutOfRange);
     }
@@ -191,4 +227,67 @@ fn search(
         query: query.to_owned(),
         limit,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request as API Gateway delivers it: `queryStringParameters` with repeated parameters
+    /// comma-joined, `rawQueryString` as the client sent it.
+    fn request(path: &str, raw: &str, joined: serde_json::Value) -> ApiGatewayV2httpRequest {
+        serde_json::from_value(serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": raw,
+            "queryStringParameters": joined,
+            "headers": {},
+            "requestContext": {"http": {"method": "GET", "path": path}},
+            "isBase64Encoded": false
+        }))
+        .unwrap()
+    }
+
+    fn search_query(route: Route) -> String {
+        match route {
+            Route::Search { query, .. } => query,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_parameters_come_from_the_raw_string_and_commas_are_data() {
+        let path = "/v1/search";
+        let phrase = request(
+            path,
+            "q=key%3A%22user-1%2C+user-2%22",
+            serde_json::json!({"q": "key:\"user-1, user-2\""}),
+        );
+        assert_eq!(
+            search_query(Route::parse(&phrase).unwrap()),
+            "key:\"user-1, user-2\""
+        );
+        let comma = request(path, "q=a%2Cb", serde_json::json!({"q": "a,b"}));
+        assert_eq!(search_query(Route::parse(&comma).unwrap()), "a,b");
+        // Repeated: API Gateway would show "a,b"; that is a bad request, not a search for "a".
+        let twice = request(path, "q=a&q=b", serde_json::json!({"q": "a,b"}));
+        assert_eq!(
+            Route::parse(&twice).unwrap_err(),
+            RouteError::RepeatedParameter("q".into())
+        );
+        let offsets = request(
+            "/v1/topics/orders/partitions/0/records",
+            "offset=1&offset=2",
+            serde_json::json!({"offset": "1,2"}),
+        );
+        assert_eq!(
+            Route::parse(&offsets).unwrap_err(),
+            RouteError::RepeatedParameter("offset".into())
+        );
+        assert_eq!(
+            RouteError::RepeatedParameter("q".into()).code(),
+            ErrorCode::BadRequest
+        );
+    }
 }
