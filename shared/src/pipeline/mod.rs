@@ -13,7 +13,7 @@ mod read;
 use std::sync::Arc;
 
 pub use error::{ErrorCode, PipelineError, PipelineResult};
-pub use ingest::{IndexReport, IndexedSegment, IngestOutcome, SourceObject};
+pub use ingest::{IndexReport, IndexedSegment, IngestOutcome, MAX_REASON_CHARS, SourceObject};
 pub use maintain::{
     CompactionPolicy, CompactionReport, CompactionRequest, GcReport, MergeOutcome, MergeRun,
     ORPHAN_MIN_AGE_MS, PartitionReport, Retention, RetentionOutcome, RetentionOverride,

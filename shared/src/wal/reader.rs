@@ -182,9 +182,20 @@ fn verify_footer(footer: &SealFooter, records: &[CanonicalRecord]) -> Result<(),
         }
     }
     if seen != footer.partitions {
+        // Name the first difference only: a footer of thousands of partitions must not make a
+        // message of hundreds of kilobytes.
+        let first = footer
+            .partitions
+            .iter()
+            .zip(&seen)
+            .position(|(a, b)| a != b)
+            .unwrap_or(footer.partitions.len().min(seen.len()));
         return Err(WalError::FooterMismatch(format!(
-            "per-partition summary {:?} does not match the frames {:?}",
-            footer.partitions, seen
+            "per-partition summary ({} entries) does not match the frames ({} partitions): entry {first} says {:?}, the frames give {:?}",
+            footer.partitions.len(),
+            seen.len(),
+            footer.partitions.get(first),
+            seen.get(first)
         )));
     }
     Ok(())

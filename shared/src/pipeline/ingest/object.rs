@@ -45,7 +45,32 @@ pub enum IngestOutcome {
     },
 }
 
+/// The longest quarantine reason kept in the ledger and in reports (a DynamoDB item holds at most
+/// 400 KB, and a reason is read by people): a longer one is cut there, and the whole text is put
+/// beside the quarantined copy as `<copy>.reason.json`.
+pub const MAX_REASON_CHARS: usize = 1_000;
+
 impl Pipeline {
+    /// `reason` if it is short enough for the ledger; else its first [`MAX_REASON_CHARS`]
+    /// characters and where the whole text is, which this writes first.
+    async fn bounded_reason(
+        &self,
+        key: &ObjectKey,
+        copy: &ObjectKey,
+        reason: String,
+    ) -> PipelineResult<String> {
+        if reason.chars().count() <= MAX_REASON_CHARS {
+            return Ok(reason);
+        }
+        let report: ObjectKey = format!("{copy}.reason.json").parse()?;
+        let body = serde_json::json!({ "source": key.as_str(), "reason": reason });
+        self.store
+            .put(&report, body.to_string().into_bytes())
+            .await?;
+        let head: String = reason.chars().take(MAX_REASON_CHARS).collect();
+        Ok(format!("{head}… (cut; the whole reason is in {report})"))
+    }
+
     /// Indexes a source object from the store.
     ///
     /// Sources that can never be indexed — corrupt, unsealed, not a segment, or overlapping different
@@ -66,9 +91,11 @@ impl Pipeline {
         match self.index_source(&id, &bytes, log_tp.as_ref()).await {
             Ok(report) => Ok(IngestOutcome::Indexed(report)),
             Err(e) if matches!(e.code(), ErrorCode::CorruptInput | ErrorCode::Conflict) => {
-                let reason = e.to_string();
                 let copy = ObjectKey::quarantine(&source.key);
                 self.store.put(&copy, bytes).await?;
+                let reason = self
+                    .bounded_reason(&source.key, &copy, e.to_string())
+                    .await?;
                 let record = IngestRecord {
                     source: id,
                     status: IngestStatus::Quarantined {
@@ -87,5 +114,36 @@ impl Pipeline {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::testing::FixedClock;
+
+    #[tokio::test]
+    async fn a_long_reason_is_cut_for_the_ledger_and_kept_whole_beside_the_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let p =
+            Pipeline::embedded(dir.path(), Arc::new(FixedClock(1)), Default::default()).unwrap();
+        let key: ObjectKey = "chronik-wal/t/0/wal_0_1.log".parse().unwrap();
+        let copy = ObjectKey::quarantine(&key);
+        let short = p.bounded_reason(&key, &copy, "short".into()).await.unwrap();
+        assert_eq!(short, "short");
+        let long = "x".repeat(450_000);
+        let cut = p.bounded_reason(&key, &copy, long.clone()).await.unwrap();
+        assert!(cut.len() < MAX_REASON_CHARS + 200, "{}", cut.len());
+        assert!(
+            cut.ends_with("quarantine/chronik-wal/t/0/wal_0_1.log.reason.json)"),
+            "{cut}"
+        );
+        let report: ObjectKey = format!("{copy}.reason.json").parse().unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(&p.store().get(&report).await.unwrap()).unwrap();
+        assert_eq!(body["reason"].as_str(), Some(long.as_str()));
+        assert_eq!(body["source"], key.as_str());
     }
 }
