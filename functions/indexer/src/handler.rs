@@ -5,7 +5,6 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use serde_json::{Value, json};
 use tier::clock::Clock;
 use tier::pipeline::{ErrorCode, IngestOutcome, Pipeline, PipelineError, SourceObject};
-use tier::types::InvalidValue;
 use tier_lambda::Metrics;
 
 use crate::event::{EventError, IndexerEvent, ObjectRef, SqsBodyError, SqsItem};
@@ -46,9 +45,6 @@ pub enum ObjectError {
         /// The bucket this indexer serves.
         serves: String,
     },
-    /// The event's key is not a valid object key.
-    #[error(transparent)]
-    InvalidKey(#[from] InvalidValue),
     /// The pipeline failed on the object.
     #[error("{key}: {error}")]
     Pipeline {
@@ -68,7 +64,7 @@ impl ObjectError {
     /// cannot take is a bad request; an outcome that does not serialise is internal.
     pub fn code(&self) -> ErrorCode {
         match self {
-            ObjectError::WrongBucket { .. } | ObjectError::InvalidKey(_) => ErrorCode::BadRequest,
+            ObjectError::WrongBucket { .. } => ErrorCode::BadRequest,
             ObjectError::Pipeline { error, .. } => error.code(),
             ObjectError::Outcome(_) => ErrorCode::Internal,
         }
@@ -202,7 +198,23 @@ impl Indexer {
                 serves: self.bucket.clone(),
             });
         }
-        let key = object.key.parse()?;
+        let key = match object.key.parse() {
+            Ok(key) => key,
+            Err(why) => {
+                // A key the store cannot address can never be indexed: quarantined (recorded,
+                // not copied), so the trigger is not retried until the DLQ.
+                let outcome = self
+                    .pipeline
+                    .quarantine_unaddressable(&object.key, &object.version, &why)
+                    .await
+                    .map_err(|error| ObjectError::Pipeline {
+                        key: object.key.clone(),
+                        error,
+                    })?;
+                record(&outcome, metrics);
+                return Ok(outcome);
+            }
+        };
         if let Some(at) = object.event_time_ms {
             let lag = tier::clock::SystemClock.now_ms().saturating_sub(at).max(0);
             metrics.max("LagMs", lag as f64, "Milliseconds");

@@ -277,3 +277,41 @@ fn the_shipped_events_parse() {
         IndexerEvent::S3(_)
     ));
 }
+
+#[tokio::test]
+async fn keys_the_store_cannot_address_are_quarantined_not_retried() {
+    let f = fixture();
+    let keys = ["wal/../etc/x.wal", "wal//x.wal", "wal/a%5Cb.wal"];
+    let records: Vec<Value> = keys.iter().map(|k| s3_record(BUCKET, k)).collect();
+    let mut metrics = Metrics::new("indexer");
+    let out = f
+        .indexer
+        .handle(json!({ "Records": records }), &mut metrics)
+        .await
+        .unwrap();
+    for (i, raw) in ["wal/../etc/x.wal", "wal//x.wal", "wal/a\\b.wal"]
+        .iter()
+        .enumerate()
+    {
+        let o = &out["objects"][i];
+        assert_eq!(o["outcome"], "quarantined", "{o}");
+        assert_eq!(o["copy"], "", "nothing can be copied");
+        assert!(
+            o["reason"].as_str().unwrap().contains("cannot be read"),
+            "{o}"
+        );
+        let ledger = f
+            .pipeline
+            .catalog()
+            .ingest_record(&format!("{raw}#e1"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            ledger.status,
+            tier::catalog::IngestStatus::Quarantined { .. }
+        ));
+    }
+    assert_eq!(metrics.to_json(0)["SourcesQuarantined"].as_f64(), Some(3.0));
+    assert!(f.pipeline.store().list("").await.unwrap().is_empty());
+}

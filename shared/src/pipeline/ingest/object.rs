@@ -51,6 +51,37 @@ pub enum IngestOutcome {
 pub const MAX_REASON_CHARS: usize = 1_000;
 
 impl Pipeline {
+    /// Quarantines a source object whose key the store cannot address (e.g. `..`, `//` or `\`
+    /// in it, as an S3 event may name): the ledger records `<raw key>#<version>` as quarantined
+    /// with the reason and no copy (`copy` is empty), so a redelivered event is answered the same
+    /// without being retried for ever.
+    pub async fn quarantine_unaddressable(
+        &self,
+        raw_key: &str,
+        version: &str,
+        why: &crate::types::InvalidValue,
+    ) -> PipelineResult<IngestOutcome> {
+        let reason: String = format!("the key cannot be read or copied: {why}")
+            .chars()
+            .take(MAX_REASON_CHARS)
+            .collect();
+        let record = IngestRecord {
+            source: format!("{raw_key}#{version}"),
+            status: IngestStatus::Quarantined {
+                reason: reason.clone(),
+                copy: String::new(),
+            },
+            segments: Vec::new(),
+            at_ms: self.clock.now_ms(),
+        };
+        self.catalog.record_ingest(&record).await?;
+        tracing::warn!(key = %raw_key, %reason, "source with an unaddressable key quarantined");
+        Ok(IngestOutcome::Quarantined {
+            reason,
+            copy: String::new(),
+        })
+    }
+
     /// `reason` if it is short enough for the ledger; else its first [`MAX_REASON_CHARS`]
     /// characters and where the whole text is, which this writes first.
     async fn bounded_reason(
