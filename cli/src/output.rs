@@ -49,8 +49,12 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
 /// Whether an error is stdout's reader having gone away (`tierctl … | head`).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        let io = c.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
+        // serde_json reports a failed write as its own error carrying the io::ErrorKind.
+        let json = c
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind);
+        io.or(json) == Some(std::io::ErrorKind::BrokenPipe)
     })
 }
 

@@ -667,3 +667,42 @@ fn ship_uploads_each_sealed_segment_once_and_never_the_active_one() {
         &["neither a Chronik data directory"],
     );
 }
+
+#[test]
+fn a_closed_stdout_pipe_ends_json_output_with_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = generate(dir.path(), "a.wal", &["--topic", "orders"]);
+    ok_json(&data, &["index", &wal]);
+    // Like `tierctl --json search '' | head -c 100`: the reader goes away mid-document.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tierctl"))
+        .args([
+            "--data",
+            &data.display().to_string(),
+            "--json",
+            "search",
+            "",
+            "--limit",
+            "5000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 100];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
