@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Ok(status) => status.exit_code(),
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tierctl: error: {e:#}");
+            eprintln!("tierctl: error: {}", output::error_line(&e));
             ExitCode::from(2)
         }
     }

@@ -706,3 +706,17 @@ fn a_closed_stdout_pipe_ends_json_output_with_exit_zero() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_error_line_names_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wal = generate(dir.path(), "a.wal", &["--topic", "orders"]);
+    let mut bytes = std::fs::read(&wal).unwrap();
+    bytes[500] ^= 0xFF;
+    std::fs::write(&wal, bytes).unwrap();
+    let out = tierctl(&data, &["index", &wal]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert_eq!(first.matches("checksum mismatch").count(), 1, "{stderr}");
+}

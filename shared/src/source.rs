@@ -144,9 +144,13 @@ fn read_kafka_log(bytes: &[u8], tp: &TopicPartition) -> Result<PartitionBatches,
     let mut position = 0;
     for (index, batch) in kafka::batches(bytes).enumerate() {
         let batch = batch.map_err(|e| match e {
-            KafkaError::UnsupportedMagic(_) if index == 0 => SourceError::UnknownFormat(format!(
-                "not a WAL segment, and not a Kafka v2 log ({e})"
-            )),
+            // The batch iterator wraps errors with their position: look through it.
+            e if index == 0 && matches!(e.root(), KafkaError::UnsupportedMagic(_)) => {
+                SourceError::UnknownFormat(format!(
+                    "neither a WAL segment (tier or Chronik) nor a Kafka v2 log ({})",
+                    e.root()
+                ))
+            }
             source => SourceError::Batch {
                 index,
                 position,

@@ -223,7 +223,7 @@ async fn plan(backends: &Backends, pipeline: &Pipeline, source: &str) -> anyhow:
 async fn run_job(p: &Pipeline, job: &Job, dry_run: bool) -> (Outcome, Option<String>) {
     match index_job(p, job, dry_run).await {
         Ok(outcome) => outcome,
-        Err(e) => (Outcome::Failed, Some(format!("{e:#}"))),
+        Err(e) => (Outcome::Failed, Some(output::error_line(&e))),
     }
 }
 

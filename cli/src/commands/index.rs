@@ -99,7 +99,7 @@ pub async fn run(pipeline: &Pipeline, args: IndexArgs, json: bool) -> anyhow::Re
             Err(e) if args.files.len() == 1 => return Err(e),
             Err(e) => {
                 failures += 1;
-                progress.suspend(|| eprintln!("tierctl: error: {e:#}"));
+                progress.suspend(|| eprintln!("tierctl: error: {}", output::error_line(&e)));
             }
         }
     }

@@ -386,3 +386,24 @@ async fn a_rejected_multi_partition_source_leaves_no_archive_of_any_partition() 
     assert!(archives(&g.pipeline).await.is_empty(), "nothing published");
     assert!(g.pipeline.catalog().partitions().await.unwrap().is_empty());
 }
+
+/// Bytes that are no known format say so, naming the formats tried.
+#[tokio::test]
+async fn an_unknown_format_is_named_as_such() {
+    let f = fixture();
+    let mut junk = vec![0u8; 200];
+    junk[16] = 7; // a Kafka "magic" byte no log format has
+    let err = f
+        .pipeline
+        .index_source("junk", &junk, Some(&tp(0)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PipelineError::InvalidSource(SourceError::UnknownFormat(_))
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("neither a WAL segment"), "{err}");
+}
