@@ -720,3 +720,38 @@ fn an_error_line_names_each_cause_once() {
     let first = stderr.lines().next().unwrap_or_default();
     assert_eq!(first.matches("checksum mismatch").count(), 1, "{stderr}");
 }
+
+#[test]
+fn inspect_fails_on_what_index_would_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tier::synth::SynthSpec {
+        topic: "orders".parse().unwrap(),
+        partitions: 1,
+        records: 20,
+        batch_records: 10,
+        compression: tier::kafka::Compression::None,
+        shape: tier::synth::ValueShape::Text,
+        start_offset: 0,
+        start_timestamp_ms: 1_767_225_600_000,
+        seed: 1,
+    };
+    let tp = tier::types::TopicPartition::from_log_dir_name("orders-0").unwrap();
+    let mut wal = tier::wal::WalWriter::new();
+    for (i, (_, batch)) in tier::synth::batches(&spec).unwrap().into_iter().enumerate() {
+        let mut record = tier::wal::CanonicalRecord::from_batch(&tp, &batch).unwrap();
+        if i == 1 {
+            let last = record.batch.len() - 1;
+            record.batch[last] ^= 0xFF; // the batch's CRC-32C fails; the WAL frame is sealed over it
+        }
+        wal.append(&record).unwrap();
+    }
+    let path = dir.path().join("bad.wal");
+    std::fs::write(&path, wal.seal().unwrap()).unwrap();
+    let path = path.display().to_string();
+    let data = dir.path().join("data");
+    fails(
+        &tierctl(&data, &["inspect", &path]),
+        &["index would reject it"],
+    );
+    fails(&tierctl(&data, &["index", &path]), &["bad.wal"]);
+}

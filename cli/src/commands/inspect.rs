@@ -309,7 +309,14 @@ pub fn run(args: InspectArgs, json: bool) -> anyhow::Result<Status> {
             }
         }
     }
+    // What `index` would refuse, inspect reports as a problem too (e.g. a batch CRC or a frame
+    // disagreeing with its batch inside a well-formed WAL container).
+    let rejected = match &inspection {
+        Inspection::Wal { .. } => tier::source::read_source(&bytes, None).err(),
+        _ => None,
+    };
     let problems = match &inspection {
+        _ if rejected.is_some() => rejected.map(|e| format!("index would reject it: {e}")),
         Inspection::KafkaLog { error: Some(e), .. } => Some(e.clone()),
         Inspection::KafkaLog { batches, .. } if batches.iter().any(|b| !b.crc_valid) => {
             Some("some batches fail their CRC".into())

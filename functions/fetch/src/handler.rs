@@ -164,6 +164,14 @@ impl Fetcher {
                 query,
                 limit,
             } => {
+                // A partition search names a partition: nothing tiered there is a 404, as for
+                // records and offsets (a topic-wide search with no hits is an empty 200).
+                if let (Some(t), Some(p)) = (&topic, partition) {
+                    let tp = tier::types::TopicPartition::new(t.clone(), p);
+                    if self.pipeline.catalog().partition(&tp).await?.is_none() {
+                        return Err(PipelineError::UnknownPartition(tp));
+                    }
+                }
                 let req = SearchRequest {
                     topic,
                     partition,

@@ -7,8 +7,8 @@ use tier::types::{InvalidValue, Partition, Topic, TopicPartition};
 
 /// Default `max_bytes` of a records request.
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
-/// Default and maximum `limit` of a search.
-pub const DEFAULT_LIMIT: usize = 20;
+/// Default `limit` of a search (docs/openapi.yaml).
+pub const DEFAULT_LIMIT: usize = 100;
 /// Largest `limit` of a search.
 pub const MAX_LIMIT: usize = 1_000;
 
@@ -72,6 +72,14 @@ pub enum RouteError {
     /// An offsets request gives neither or both of `timestamp` and `spec`, or an unknown `spec`.
     #[error("give exactly one of timestamp=<ms> or spec=earliest|latest")]
     OffsetQuery,
+    /// A numeric query parameter is below its minimum (docs/openapi.yaml).
+    #[error("query parameter {name} must be at least {minimum}")]
+    BelowMinimum {
+        /// The parameter.
+        name: &'static str,
+        /// Its smallest valid value.
+        minimum: i64,
+    },
     /// A query parameter appears more than once.
     #[error("query parameter {0} is given more than once")]
     RepeatedParameter(String),
@@ -140,11 +148,32 @@ impl QueryParams {
     }
 }
 
+/// Whether the client prefers JSON: the `Accept` header (media types case-insensitive) lists
+/// `application/json` with a non-zero quality at least that of `application/octet-stream`.
+/// Without one, the binary batches are the answer.
 fn accepts_json(req: &ApiGatewayV2httpRequest) -> bool {
-    req.headers
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
+    let Some(accept) = req.headers.get("accept").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let quality = |wanted: &str| -> f32 {
+        accept
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next()?;
+                if !media.eq_ignore_ascii_case(wanted) {
+                    return None;
+                }
+                let q = parts
+                    .filter_map(|p| p.split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                    .map_or(Some(1.0), |(_, v)| v.trim().parse::<f32>().ok())?;
+                Some(q)
+            })
+            .fold(0.0, f32::max)
+    };
+    let json = quality("application/json");
+    json > 0.0 && json >= quality("application/octet-stream")
 }
 
 impl Route {
@@ -180,12 +209,26 @@ impl Route {
                 offset: params
                     .number("offset")?
                     .ok_or(RouteError::MissingParameter("offset"))?,
-                max_bytes: params.number("max_bytes")?.unwrap_or(DEFAULT_MAX_BYTES),
+                max_bytes: match params.number::<usize>("max_bytes")? {
+                    Some(0) => {
+                        return Err(RouteError::BelowMinimum {
+                            name: "max_bytes",
+                            minimum: 1,
+                        });
+                    }
+                    other => other.unwrap_or(DEFAULT_MAX_BYTES),
+                },
                 json: accepts_json(req),
             }),
             ["v1", "topics", topic, "partitions", p, "offsets"] => {
                 let spec = params.get("spec")?;
                 let query = match (params.number("timestamp")?, spec) {
+                    (Some(ts), None) if ts < 0 => {
+                        return Err(RouteError::BelowMinimum {
+                            name: "timestamp",
+                            minimum: 0,
+                        });
+                    }
                     (Some(ts), None) => OffsetQuery::Timestamp(ts),
                     (None, Some("earliest")) => OffsetQuery::Earliest,
                     (None, Some("latest")) => OffsetQuery::Latest,
@@ -289,5 +332,74 @@ mod tests {
             RouteError::RepeatedParameter("q".into()).code(),
             ErrorCode::BadRequest
         );
+    }
+
+    fn with_accept(accept: &str) -> ApiGatewayV2httpRequest {
+        let mut req = request(
+            "/v1/topics/orders/partitions/0/records",
+            "offset=0",
+            serde_json::json!({"offset": "0"}),
+        );
+        req.headers.insert("accept", accept.parse().unwrap());
+        req
+    }
+
+    #[test]
+    fn json_is_chosen_by_media_type_and_quality_case_insensitively() {
+        for (accept, json) in [
+            ("application/json", true),
+            ("APPLICATION/JSON", true),
+            ("application/json;q=0", false),
+            ("application/json; q=0.5, application/octet-stream", false),
+            ("application/octet-stream;q=0.1, application/json", true),
+            ("text/html, application/jsonx", false),
+            ("*/*", false),
+        ] {
+            match Route::parse(&with_accept(accept)).unwrap() {
+                Route::Records { json: got, .. } => assert_eq!(got, json, "{accept}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn parameters_below_the_documented_minimums_and_odd_partitions_are_bad_requests() {
+        let zero = request(
+            "/v1/topics/orders/partitions/0/records",
+            "offset=0&max_bytes=0",
+            serde_json::json!({}),
+        );
+        assert!(matches!(
+            Route::parse(&zero),
+            Err(RouteError::BelowMinimum {
+                name: "max_bytes",
+                ..
+            })
+        ));
+        let before = request(
+            "/v1/topics/orders/partitions/0/offsets",
+            "timestamp=-1",
+            serde_json::json!({}),
+        );
+        assert!(matches!(
+            Route::parse(&before),
+            Err(RouteError::BelowMinimum {
+                name: "timestamp",
+                ..
+            })
+        ));
+        for p in ["+1", "01", "-0", "%201"] {
+            let path = format!("/v1/topics/orders/partitions/{p}/records");
+            let req = request(&path, "offset=0", serde_json::json!({}));
+            assert!(
+                matches!(Route::parse(&req), Err(RouteError::InvalidName(_))),
+                "{p}"
+            );
+        }
+        let search = request("/v1/search", "q=x", serde_json::json!({}));
+        match Route::parse(&search).unwrap() {
+            Route::Search { limit, .. } => assert_eq!(limit, 100, "the documented default"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -167,6 +167,24 @@ async fn errors_have_the_documented_status_code_and_body() {
             "bad_request",
         ),
         ("/v1/topics/nope", vec![], 404, "not_found"),
+        (
+            "/v1/topics/orders/partitions/7/search",
+            vec![("q", "x")],
+            404,
+            "not_found",
+        ),
+        (
+            "/v1/topics/orders/partitions/0/records",
+            vec![("offset", "0"), ("max_bytes", "0")],
+            400,
+            "bad_request",
+        ),
+        (
+            "/v1/topics/orders/partitions/0/offsets",
+            vec![("timestamp", "-1")],
+            400,
+            "bad_request",
+        ),
         ("/v1/nothing", vec![], 404, "not_found"),
         ("/v1/search", vec![("q", "value:(")], 400, "bad_request"),
         (

@@ -99,10 +99,21 @@ impl From<Partition> for i64 {
 
 impl FromStr for Partition {
     type Err = InvalidValue;
+    /// Plain decimal only, as Kafka writes partitions: no sign, no leading zeros, no spaces.
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let canonical = !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'));
+        if !canonical {
+            return Err(InvalidValue::new(
+                "partition",
+                s,
+                "not a plain decimal number (no sign, no leading zeros)",
+            ));
+        }
         let n: i64 = s
             .parse()
-            .map_err(|_| InvalidValue::new("partition", s, "not an integer"))?;
+            .map_err(|_| InvalidValue::new("partition", s, "out of range"))?;
         Partition::try_from(n)
     }
 }

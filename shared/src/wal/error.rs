@@ -14,7 +14,7 @@ pub enum WalError {
         len: usize,
     },
     /// The first 8 bytes are not the WAL magic.
-    #[error("not a Chronik WAL segment: bad magic {0:02x?}")]
+    #[error("not a tier WAL segment: bad magic {0:02x?}")]
     BadMagic(Vec<u8>),
     /// A version this reader does not know.
     #[error("unsupported {what} version {version} (this build reads version 1)")]

@@ -91,6 +91,14 @@ impl WalSegment {
         }
         let header_crc = read_u32(bytes, 12).unwrap_or_default();
         check_crc("header", 0, header_crc, &bytes[..12])?;
+        let flags = u16::from_le_bytes([bytes[10], bytes[11]]);
+        if flags != 0 {
+            return Err(WalError::Malformed {
+                what: "header",
+                at: 10,
+                reason: format!("flags {flags:#06x} are set; version 1 defines none"),
+            });
+        }
 
         if bytes.len() < HEADER_LEN + TRAILER_LEN || !bytes.ends_with(&TRAILER_MAGIC) {
             return Err(WalError::NotSealed);

@@ -144,3 +144,21 @@ proptest! {
         let _ = WalSegment::parse(&prefixed);
     }
 }
+
+#[test]
+fn header_flags_are_rejected_because_version_1_defines_none() {
+    let (_, mut bytes) = sample();
+    bytes[10] = 1;
+    let crc = crc32c::crc32c(&bytes[..12]);
+    bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+    match WalSegment::parse(&bytes) {
+        Err(WalError::Malformed {
+            what: "header",
+            at: 10,
+            reason,
+        }) => {
+            assert!(reason.contains("flags"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
