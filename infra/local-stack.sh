@@ -63,11 +63,17 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Succeeds once the server answers HTTP on its port.
+# Succeeds once the server answers HTTP on its port. It asks for the S3 bucket listing (`GET /`),
+# which is cheap whatever the stack holds; any answer below 500 counts. (`/moto-api/data.json`
+# serialises the whole state and, in moto 5.2.5, answers 500 for good once a bucket that held
+# objects was deleted: a healthy stack then looked dead and was restarted, losing its state.)
 answers() {
     "$venv/bin/python" - "$1" <<'EOF' >/dev/null 2>&1
-import sys, urllib.request
-urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/data.json", timeout=2).read()
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=2).read()
+except urllib.error.HTTPError as e:
+    sys.exit(0 if e.code < 500 else 1)
 EOF
 }
 
