@@ -6,7 +6,7 @@
 #   1. formatting and lints (warnings are errors)
 #   2. Rust tests: unit, property, conformance suites of every store and catalog backend (S3 and
 #      DynamoDB against the local stack), pipeline, CLI and Lambda handlers, system tar
-#   3. deployment checks: cfn-lint, sam validate, OpenAPI, events
+#   3. deployment checks: cfn-lint, sam validate, checkov, OpenAPI, events
 #   4. Python: kafka-python cross-check of tierctl, and end to end through the real Lambda binaries
 #      under cargo-lambda's runtime emulator against the local stack
 set -euo pipefail
@@ -58,7 +58,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-targets --locked
 
-echo "== deployment checks (cfn-lint, sam validate, OpenAPI, events)"
+echo "== deployment checks (cfn-lint, sam validate, checkov, OpenAPI, events)"
 tests/deploy/check-template.sh
 
 echo "== kafka-python cross-check and Lambda end-to-end"
