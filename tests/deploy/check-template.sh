@@ -11,6 +11,7 @@
 #   - openapi-spec-validator docs/openapi.yaml
 #   - checkov (cloudformation framework, offline): 0 failed checks; deliberate exceptions are
 #     suppressed in the template's resource Metadata, each with its reason
+#   - cfn-lint with the cfn-lint-serverless rules: 0 findings (same: Metadata, with reasons)
 #   - check_events.py: events are valid JSON; every apigw-*.json route exists in template.yaml and
 #     docs/openapi.yaml and the two list the same routes; request shapes are self-consistent.
 #
@@ -90,7 +91,7 @@ setup_checkov_venv() {
     local py stamp
     py="$(pick_python)" || { echo "no Python 3.10-3.14 with venv found (set TIER_TOOLS_PYTHON)"; return 1; }
     stamp="$(sha256sum "$HERE/requirements-checkov.txt" | cut -d' ' -f1) $("$py" -c 'import sys; print(sys.version.split()[0])')"
-    if [ -x "$CHECKOV_VENV/bin/checkov" ] && [ "$(cat "$CHECKOV_VENV/.chronik-tier-stamp" 2>/dev/null)" = "$stamp" ]; then
+    if [ -x "$CHECKOV_VENV/bin/checkov" ] && [ -x "$CHECKOV_VENV/bin/cfn-lint" ] && [ "$(cat "$CHECKOV_VENV/.chronik-tier-stamp" 2>/dev/null)" = "$stamp" ]; then
         echo "reusing $CHECKOV_VENV"
         return 0
     fi
@@ -126,6 +127,8 @@ if "$checkov_ready"; then
     run "checkov template.yaml (0 failed; suppressions carry reasons)" timeout 300 \
         "$CHECKOV_VENV/bin/checkov" -f template.yaml --framework cloudformation --skip-download \
         --compact --quiet
+    run "cfn-lint -a cfn_lint_serverless.rules template.yaml" timeout 300 \
+        "$CHECKOV_VENV/bin/cfn-lint" -a cfn_lint_serverless.rules -- template.yaml
 fi
 
 # check_events.py prints one `ok - ...` / `not ok - ...` line per check; count each.
