@@ -17,7 +17,13 @@ use crate::routes::Route;
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     pipeline: Pipeline,
+    json_budget: usize,
 }
+
+/// The most bytes of records a JSON fetch response holds: a Lambda response is at most 6 MB, and
+/// the envelope (headers, the other fields, escaping already counted) stays well under the rest.
+/// A window that would exceed it ends early, with `truncated` and the `next_offset` to go on from.
+pub const JSON_RECORDS_BUDGET: usize = 5 << 20;
 
 /// `TopicSummary`s (docs/openapi.yaml) of `partitions`, sorted by topic.
 fn topics(partitions: &[PartitionInfo]) -> Vec<TopicSummary> {
@@ -40,7 +46,18 @@ fn window_headers(result: &FetchResult) -> [(String, String); 4] {
 impl Fetcher {
     /// A fetcher over `pipeline`.
     pub fn new(pipeline: Pipeline) -> Self {
-        Fetcher { pipeline }
+        Fetcher {
+            pipeline,
+            json_budget: JSON_RECORDS_BUDGET,
+        }
+    }
+
+    /// The same with another JSON records budget (tests use small ones).
+    pub fn with_json_budget(self, bytes: usize) -> Self {
+        Fetcher {
+            json_budget: bytes,
+            ..self
+        }
     }
 
     /// Answers one request.
@@ -129,17 +146,36 @@ impl Fetcher {
                 let records = result
                     .records(offset)
                     .map_err(|e| PipelineError::Internal(e.to_string()))?;
+                // Whole records while they fit the budget (at least one): a cut window says so and
+                // names the offset to continue from.
+                let (mut kept, mut used) = (Vec::new(), 0usize);
+                let mut next_offset = result.next_offset;
+                let mut truncated = false;
+                for record in records {
+                    let size = serde_json::to_vec(&record).map_or(0, |v| v.len()) + 1;
+                    if !kept.is_empty() && used + size > self.json_budget {
+                        next_offset = record.offset;
+                        truncated = true;
+                        break;
+                    }
+                    used += size;
+                    kept.push(record);
+                }
                 let window = json!({
                     "topic": result.tp.topic.as_str(),
                     "partition": result.tp.partition.get(),
                     "batch_count": result.batch_count,
                     "first_offset": result.first_offset,
                     "last_offset": result.last_offset,
-                    "next_offset": result.next_offset,
-                    "records": records,
+                    "next_offset": next_offset,
+                    "truncated": truncated,
+                    "records": kept,
                 });
                 let mut response = HttpResponse::json(200, &window);
                 response.headers.extend(window_headers(&result));
+                response
+                    .headers
+                    .insert("x-tier-next-offset".into(), next_offset.to_string());
                 Ok(response)
             }
             Route::Offsets { tp, query } => {

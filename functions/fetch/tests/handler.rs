@@ -290,3 +290,51 @@ fn the_shipped_api_events_route() {
     }
     assert!(seen >= 9);
 }
+
+#[tokio::test]
+async fn a_json_window_over_the_budget_ends_early_and_says_where_to_go_on() {
+    let (f, _, _d) = fixture().await;
+    let records = "/v1/topics/orders/partitions/0/records";
+    let json = Some("application/json");
+    let (_, whole) = get(
+        &f,
+        records,
+        &[("offset", "100"), ("max_bytes", "4194304")],
+        json,
+    )
+    .await;
+    assert_eq!(whole["truncated"], false);
+    let all = whole["records"].as_array().unwrap().clone();
+    assert!(all.len() > 10);
+    // A budget of ~3 records: pages of whole records, no gap, no repeat, the last not truncated.
+    let one = serde_json::to_vec(&all[0]).unwrap().len();
+    let small = f.clone().with_json_budget(one * 3 + 2);
+    let (mut seen, mut offset, mut pages) = (Vec::new(), 100i64, 0);
+    loop {
+        let from = offset.to_string();
+        let (r, page) = get(
+            &small,
+            records,
+            &[("offset", from.as_str()), ("max_bytes", "4194304")],
+            json,
+        )
+        .await;
+        pages += 1;
+        let got = page["records"].as_array().unwrap();
+        assert!(!got.is_empty() && got.len() <= 3, "{page}");
+        seen.extend(got.iter().cloned());
+        let next = page["next_offset"].as_i64().unwrap();
+        assert_eq!(r.headers["x-tier-next-offset"], next.to_string());
+        if page["truncated"] == false {
+            break;
+        }
+        assert_eq!(next, got.last().unwrap()["offset"].as_i64().unwrap() + 1);
+        offset = next;
+    }
+    assert!(pages > 3);
+    let first_window: Vec<_> = all.iter().take(seen.len()).cloned().collect();
+    assert_eq!(
+        seen, first_window,
+        "the pages are the window, in order, without gaps"
+    );
+}
