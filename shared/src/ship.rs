@@ -328,35 +328,34 @@ pub async fn ship_sealed(
             continue;
         }
         let bytes = std::fs::read(&seg.path).map_err(io(&seg.path))?;
+        let entry = ShippedEntry {
+            path: seg.path.clone(),
+            size: bytes.len() as u64,
+            crc32c: crc32c::crc32c(&bytes),
+            at_ms: now_ms,
+        };
         let outcome = if bytes.is_empty() {
             ShipOutcome::Empty
+        } else if stored_size(store, &seg.key).await? == Some(entry.size) {
+            ShipOutcome::FoundInStore
         } else {
-            match store.size(&seg.key).await {
-                Ok(size) if size == bytes.len() as u64 => ShipOutcome::FoundInStore,
-                Ok(_) => {
-                    store.put(&seg.key, bytes.clone()).await?;
-                    ShipOutcome::Uploaded
-                }
-                Err(e) if e.kind() == StoreErrorKind::NotFound => {
-                    store.put(&seg.key, bytes.clone()).await?;
-                    ShipOutcome::Uploaded
-                }
-                Err(e) => return Err(e.into()),
-            }
+            store.put(&seg.key, bytes).await?;
+            ShipOutcome::Uploaded
         };
-        ledger.shipped.insert(
-            seg.key.to_string(),
-            ShippedEntry {
-                path: seg.path.clone(),
-                size: bytes.len() as u64,
-                crc32c: crc32c::crc32c(&bytes),
-                at_ms: now_ms,
-            },
-        );
+        ledger.shipped.insert(seg.key.to_string(), entry);
         save(ledger)?;
         out.push((seg.clone(), outcome));
     }
     Ok(out)
+}
+
+/// The size of the object at `key`, `None` if there is none.
+async fn stored_size(store: &dyn ObjectStore, key: &ObjectKey) -> Result<Option<u64>, ShipError> {
+    match store.size(key).await {
+        Ok(size) => Ok(Some(size)),
+        Err(e) if e.kind() == StoreErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What each partition of `segments` has not shipped yet, per `ledger`.

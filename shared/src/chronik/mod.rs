@@ -164,11 +164,8 @@ fn check_agreement(
     let h = batch.header();
     let codec = i64::from(h.attributes & 0x07);
     let codec = if codec > 4 { 0 } else { codec };
-    let entries_in_range = r.records.windows(2).all(|w| w[0].offset < w[1].offset)
-        && r.records
-            .iter()
-            .all(|e| (h.base_offset..=h.last_offset()).contains(&e.offset));
-    let checks: [(&'static str, &'static str, i64, i64); 14] = [
+    let log_append = r.timestamp_type == TimestampType::LogAppendTime;
+    let checks: [(&'static str, &'static str, i64, i64); 15] = [
         ("trailer", "base_offset", frame.base_offset, h.base_offset),
         ("trailer", "last_offset", frame.last_offset, h.last_offset()),
         (
@@ -223,6 +220,12 @@ fn check_agreement(
             h.base_timestamp,
         ),
         ("record", "max_timestamp", r.max_timestamp, h.max_timestamp),
+        (
+            "record",
+            "timestamp_type (1: log-append time)",
+            log_append.into(),
+            h.has_log_append_time().into(),
+        ),
     ];
     if let Some((what, field, found, expected)) = checks.into_iter().find(|(_, _, a, b)| a != b) {
         return Err(ChronikWalError::Mismatch {
@@ -233,19 +236,19 @@ fn check_agreement(
             batch: expected,
         });
     }
-    let log_append = r.timestamp_type == TimestampType::LogAppendTime;
-    if log_append != h.has_log_append_time() || !entries_in_range {
-        return Err(ChronikWalError::Mismatch {
-            position: frame.position,
-            what: "record",
-            field: if entries_in_range {
-                "timestamp_type"
-            } else {
-                "entry offsets"
-            },
-            found: i64::from(log_append),
-            batch: i64::from(h.has_log_append_time()),
-        });
+    // Entry offsets increase within the batch's range; the first that does not is named.
+    let mut previous = h.base_offset - 1;
+    for e in &r.records {
+        if e.offset <= previous || e.offset > h.last_offset() {
+            return Err(ChronikWalError::Mismatch {
+                position: frame.position,
+                what: "record",
+                field: "entry offset",
+                found: e.offset,
+                batch: previous + 1,
+            });
+        }
+        previous = e.offset;
     }
     Ok(())
 }

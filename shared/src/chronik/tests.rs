@@ -232,6 +232,37 @@ fn damaged_and_foreign_segments_are_rejected_with_a_specific_error() {
         "{}",
         err(&lying)
     );
+    // Entries out of the batch's range, and a timestamp type the batch does not have.
+    let mut shifted = record.clone();
+    shifted.records[3].offset = 100;
+    let bad = encode_data_frame(&tp(0), &shifted, CrcRule::Current);
+    assert!(
+        matches!(
+            err(&bad),
+            ChronikWalError::Mismatch {
+                field: "entry offset",
+                found: 100,
+                ..
+            }
+        ),
+        "{}",
+        err(&bad)
+    );
+    let mut appended = record.clone();
+    appended.timestamp_type = TimestampType::LogAppendTime;
+    let bad = encode_data_frame(&tp(0), &appended, CrcRule::Current);
+    assert!(
+        matches!(
+            err(&bad),
+            ChronikWalError::Mismatch {
+                found: 1,
+                batch: 0,
+                ..
+            }
+        ),
+        "{}",
+        err(&bad)
+    );
     // A batch whose own CRC-32C is wrong (the frame CRC recomputed over it).
     let mut bad_batch = record.clone();
     if let Some(b) = bad_batch.original_v2_wire_format.as_mut() {
