@@ -7,8 +7,11 @@
 #   2. Rust tests: unit, property, conformance suites of every store and catalog backend (S3 and
 #      DynamoDB against the local stack), pipeline, CLI and Lambda handlers, system tar
 #   3. deployment checks: cfn-lint, sam validate, checkov, OpenAPI, events
-#   4. Python: kafka-python cross-check of tierctl, and end to end through the real Lambda binaries
-#      under cargo-lambda's runtime emulator against the local stack
+#   4. fuzz smoke: every cargo-fuzz target of fuzz/ for a few seconds (nightly toolchain; the long
+#      runs are documented in docs/RELIABILITY.md)
+#   5. Python: kafka-python cross-check of tierctl, and end to end through the real Lambda binaries
+#      under cargo-lambda's runtime emulator against the local stack; schemathesis against
+#      docs/openapi.yaml through the fetch binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chronik-tier/target}"
@@ -60,6 +63,9 @@ cargo test --workspace --all-targets --locked
 
 echo "== deployment checks (cfn-lint, sam validate, checkov, OpenAPI, events)"
 tests/deploy/check-template.sh
+
+echo "== fuzz smoke (every target, nightly, address sanitizer)"
+fuzz/run.sh smoke "${FUZZ_SMOKE_SECONDS:-15}"
 
 echo "== kafka-python cross-check and Lambda end-to-end"
 cargo build --locked --quiet -p tierctl -p tier-indexer -p tier-fetch -p tier-compactor

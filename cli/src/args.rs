@@ -55,6 +55,20 @@ pub enum Command {
     Ship(ShipArgs),
     /// Index existing history in bulk: a broker directory, or shipped segments in the store.
     Backfill(BackfillArgs),
+    /// Rebuild a lost catalog from the archives and quarantine reports in the store.
+    RebuildCatalog(RebuildCatalogArgs),
+}
+
+/// `rebuild-catalog` arguments.
+#[derive(Debug, Args)]
+pub struct RebuildCatalogArgs {
+    /// Add to a catalog that is not empty: what it has is kept, archives overlapping it are
+    /// reported and left alone.
+    #[arg(long)]
+    pub force: bool,
+    /// Read every archive and report what would be registered, changing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `ship` arguments.

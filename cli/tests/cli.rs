@@ -755,3 +755,62 @@ fn inspect_fails_on_what_index_would_reject() {
     );
     fails(&tierctl(&data, &["index", &path]), &["bad.wal"]);
 }
+
+#[test]
+fn rebuild_catalog_after_the_catalog_file_is_lost_gives_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let wal = generate(
+        dir.path(),
+        "a.wal",
+        &["--codec", "zstd", "--topic", "orders"],
+    );
+    ok_json(&data, &["index", &wal]);
+    let ask = |data: &Path| -> Vec<String> {
+        let questions: [&[&str]; 4] = [
+            &["ls", "--segments"],
+            &["search", "value.country:ES", "--limit", "1000"],
+            &[
+                "fetch",
+                "--topic",
+                "orders",
+                "--partition",
+                "1",
+                "--offset",
+                "250",
+            ],
+            &[
+                "offsets",
+                "--topic",
+                "orders",
+                "--partition",
+                "0",
+                "--latest",
+            ],
+        ];
+        questions
+            .iter()
+            .map(|q| {
+                let out = tierctl(data, &[&["--json"], *q].concat());
+                assert!(
+                    out.status.success(),
+                    "{q:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8(out.stdout).unwrap()
+            })
+            .collect()
+    };
+    let before = ask(&data);
+    let refused = tierctl(&data, &["rebuild-catalog"]);
+    fails(&refused, &["catalog is not empty", "forced"]);
+    std::fs::remove_file(data.join("catalog.redb")).unwrap();
+    let report = ok_json(&data, &["rebuild-catalog"]);
+    assert_eq!(report["segments_registered"], 2, "{report}");
+    assert_eq!(report["sources_indexed"], 1, "{report}");
+    assert_eq!(report["skipped"], serde_json::json!([]));
+    assert_eq!(ask(&data), before);
+    // Indexing the same source again is a no-op: the ledger came back too.
+    let again = ok_json(&data, &["index", &wal]);
+    assert_eq!(again[0]["already_indexed"], true, "{again}");
+}

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 import uuid
 
 import boto3
@@ -416,3 +417,41 @@ def test_ship_watch_ships_each_sealed_segment_once_and_the_indexer_indexes_it_on
     hits = json.loads(subprocess.run([TIERCTL, "--json", *remote, "search", "", "--topic", "payments", "--limit",
                                       "500"], env=aws, check=True, capture_output=True, text=True).stdout)
     assert hits["count"] == 120
+
+
+def test_a_batch_larger_than_any_response_is_served_through_a_presigned_redirect(stack):
+    """A 6 MiB batch cannot be a Lambda response (6 MB, base64 on top): the fetch function answers
+    303 with the window's headers and a presigned S3 URL in `Location`, whose bytes are exactly the
+    batch (kafka-python's CRC check passes). As JSON, the record comes back without its contents."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    builder = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False,
+                                        producer_id=-1, producer_epoch=-1, base_sequence=-1,
+                                        batch_size=8 << 20)
+    value = random.Random(3).randbytes(6 << 20)
+    assert builder.append(0, 1_767_225_600_000, b"big", value, []) is not None
+    batch = bytes(builder.build())
+    key = "kafka-logs/huge-0/00000000000000000000.log"
+    ev = stack.s3_event(key, stack.put(key, batch))
+    assert stack.invoke("tier-indexer", ev)["objects"][0]["outcome"] == "indexed"
+
+    path = "/v1/topics/huge/partitions/0/records"
+    status, headers, body = stack.api(path, {"offset": 0, "max_bytes": 1})
+    assert status == 303, body
+    assert headers["x-tier-next-offset"] == "1" and headers["x-tier-batch-count"] == "1"
+    assert body["bytes"] == len(batch) and body["location"] == headers["location"]
+    assert headers["location"].startswith(ENDPOINT), headers["location"]
+    with urllib.request.urlopen(headers["location"], timeout=60) as got:
+        fetched = got.read()
+    assert fetched == batch
+    assert DefaultRecordBatch(bytearray(fetched)).validate_crc()
+    # Asked again: the same export, not a second copy.
+    _, again, _ = stack.api(path, {"offset": 0})
+    assert again["location"].split("?")[0] == headers["location"].split("?")[0]
+    exports = stack.s3.list_objects_v2(Bucket=stack.bucket, Prefix="exports/huge/0/")["Contents"]
+    assert len(exports) == 1
+
+    status, _, window = stack.api(path, {"offset": 0}, accept="application/json")
+    assert status == 200
+    assert window["records"][0]["elided_bytes"] == len(value) + len(b"big")
+    assert window["records"][0]["value"] is None

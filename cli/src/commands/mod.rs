@@ -14,6 +14,7 @@ mod inspect;
 mod ls;
 mod offsets;
 mod pack;
+mod rebuild_catalog;
 mod search;
 mod ship;
 
@@ -69,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Bench(a) => bench::run(a, json).await,
         Command::Ship(a) => ship::run(&backends, &cli.data, a, json).await,
         Command::Backfill(a) => backfill::run(&backends, a, json).await,
+        Command::RebuildCatalog(a) => rebuild_catalog::run(&open().await?, a, json).await,
     }
 }
 

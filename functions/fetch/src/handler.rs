@@ -8,9 +8,10 @@ use tier::pipeline::{
     FetchRequest, FetchResult, OffsetQuery, Pipeline, PipelineError, SearchRequest,
 };
 use tier::summary::{PartitionSummary, TopicSummary};
+use tier::types::ObjectKey;
 use tier_lambda::Metrics;
 
-use crate::response::HttpResponse;
+use crate::response::{HttpResponse, MAX_BINARY_BYTES, MAX_BODY_BYTES};
 use crate::routes::Route;
 
 /// The fetch API over one pipeline (clients and caches live as long as the container).
@@ -20,10 +21,13 @@ pub struct Fetcher {
     json_budget: usize,
 }
 
-/// The most bytes of records a JSON fetch response holds: a Lambda response is at most 6 MB, and
-/// the envelope (headers, the other fields, escaping already counted) stays well under the rest.
-/// A window that would exceed it ends early, with `truncated` and the `next_offset` to go on from.
-pub const JSON_RECORDS_BUDGET: usize = 5 << 20;
+/// The most bytes of records (a JSON fetch) or hits (a search) a JSON response holds: the body
+/// budget ([`MAX_BODY_BYTES`]) less room for the rest of the envelope. A window or a page that
+/// would exceed it ends early and says where to continue (`next_offset`, `next_cursor`).
+pub const JSON_RECORDS_BUDGET: usize = MAX_BODY_BYTES - (64 << 10);
+
+/// How long the URL of an exported window stays valid.
+pub const EXPORT_URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// `TopicSummary`s (docs/openapi.yaml) of `partitions`, sorted by topic.
 fn topics(partitions: &[PartitionInfo]) -> Vec<TopicSummary> {
@@ -137,30 +141,24 @@ impl Fetcher {
                     .await?;
                 metrics.add("FetchBytes", result.batches.len() as f64, "Bytes");
                 metrics.add("FetchBatches", result.batch_count as f64, "Count");
+                if !json && result.batches.len() > MAX_BINARY_BYTES {
+                    // Only a first batch larger than any response gets here (the pipeline clamps
+                    // `max_bytes` below this): its bytes are served from the store instead.
+                    return self.export(&result).await;
+                }
                 if !json {
                     return Ok(HttpResponse::binary(
                         &result.batches,
                         window_headers(&result),
                     ));
                 }
-                let records = result
-                    .records(offset)
-                    .map_err(|e| PipelineError::Internal(e.to_string()))?;
                 // Whole records while they fit the budget (at least one): a cut window says so and
                 // names the offset to continue from.
-                let (mut kept, mut used) = (Vec::new(), 0usize);
-                let mut next_offset = result.next_offset;
-                let mut truncated = false;
-                for record in records {
-                    let size = serde_json::to_vec(&record).map_or(0, |v| v.len()) + 1;
-                    if !kept.is_empty() && used + size > self.json_budget {
-                        next_offset = record.offset;
-                        truncated = true;
-                        break;
-                    }
-                    used += size;
-                    kept.push(record);
-                }
+                let (kept, cut_at) = result
+                    .record_page(offset, self.json_budget)
+                    .map_err(|e| PipelineError::Internal(e.to_string()))?;
+                let truncated = cut_at.is_some();
+                let next_offset = cut_at.unwrap_or(result.next_offset);
                 let window = json!({
                     "topic": result.tp.topic.as_str(),
                     "partition": result.tp.partition.get(),
@@ -199,6 +197,7 @@ impl Fetcher {
                 partition,
                 query,
                 limit,
+                cursor,
             } => {
                 // A partition search names a partition: nothing tiered there is a 404, as for
                 // records and offsets (a topic-wide search with no hits is an empty 200).
@@ -213,12 +212,52 @@ impl Fetcher {
                     partition,
                     query: query.clone(),
                     limit,
+                    after: cursor,
+                    max_bytes: Some(self.json_budget),
                     ..Default::default()
                 };
-                let hits = self.pipeline.search(&req).await?;
-                let result = json!({ "query": query, "count": hits.len(), "hits": hits });
+                let page = self.pipeline.search_page(&req).await?;
+                let result = json!({
+                    "query": query,
+                    "count": page.hits.len(),
+                    "hits": page.hits,
+                    "truncated": page.next.is_some(),
+                    "next_cursor": page.next.map(|c| c.to_string()),
+                });
                 Ok(HttpResponse::json(200, &result))
             }
         }
+    }
+
+    /// A window too large for a response body: its bytes are put under `exports/` (a lifecycle
+    /// rule deletes them) and the answer is a `303 See Other` to a presigned URL of them, with
+    /// the window's headers; the bytes behind the URL are exactly the batches.
+    async fn export(&self, result: &FetchResult) -> Result<HttpResponse, PipelineError> {
+        let store = self.pipeline.store();
+        let crc = crc32c::crc32c(&result.batches);
+        let key = ObjectKey::export(&result.tp, result.first_offset, result.last_offset, crc);
+        let size = result.batches.len();
+        if !store.exists(&key).await? {
+            store.put(&key, result.batches.clone()).await?;
+        }
+        let Some(url) = store.presigned_get(&key, EXPORT_URL_TTL).await? else {
+            let message = format!(
+                "the batch at offset {} is {size} bytes, more than a response holds \
+                 ({MAX_BINARY_BYTES}), and this store cannot hand out a URL for it",
+                result.first_offset
+            );
+            return Ok(HttpResponse::too_large(&message));
+        };
+        let mut response = HttpResponse::json(
+            303,
+            &json!({
+                "location": url,
+                "bytes": size,
+                "expires_in_seconds": EXPORT_URL_TTL.as_secs(),
+            }),
+        );
+        response.headers.extend(window_headers(result));
+        response.headers.insert("location".into(), url);
+        Ok(response)
     }
 }

@@ -49,6 +49,13 @@ fn code_name(code: ErrorCode) -> String {
         .unwrap_or_default()
 }
 
+/// The most bytes of a response body as the function returns it (base64 for a binary one):
+/// Lambda's 6 MB (6,291,456 bytes) response limit less room for the envelope and headers.
+pub const MAX_BODY_BYTES: usize = 5_600_000;
+
+/// The most bytes of batches a binary response holds (their base64 fits [`MAX_BODY_BYTES`]).
+pub const MAX_BINARY_BYTES: usize = MAX_BODY_BYTES / 4 * 3;
+
 /// A proxy response. Binary bodies are base64 with `isBase64Encoded`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -138,6 +145,11 @@ impl HttpResponse {
             &e.to_string(),
             Value::Null,
         )
+    }
+
+    /// A 413 `too_large` error with `message`: the answer cannot be put in a response.
+    pub fn too_large(message: &str) -> Self {
+        HttpResponse::error(413, "too_large", message, Value::Null)
     }
 
     /// A `not_found` error with `message` (e.g. a topic with nothing tiered).

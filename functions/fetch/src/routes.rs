@@ -2,7 +2,7 @@
 //! HTTP status is chosen in [`crate::response`]).
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
-use tier::pipeline::{ErrorCode, OffsetQuery};
+use tier::pipeline::{ErrorCode, OffsetQuery, SearchCursor};
 use tier::types::{InvalidValue, Partition, Topic, TopicPartition};
 
 /// Default `max_bytes` of a records request.
@@ -37,6 +37,8 @@ pub enum Route {
         partition: Option<Partition>,
         query: String,
         limit: usize,
+        /// Continue after this hit (a previous page's `next_cursor`).
+        cursor: Option<SearchCursor>,
     },
 }
 
@@ -264,11 +266,13 @@ fn search(
     if limit == 0 || limit > MAX_LIMIT {
         return Err(RouteError::LimitOutOfRange);
     }
+    let cursor = params.get("cursor")?.map(str::parse).transpose()?;
     Ok(Route::Search {
         topic,
         partition,
         query: query.to_owned(),
         limit,
+        cursor,
     })
 }
 

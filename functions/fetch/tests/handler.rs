@@ -338,3 +338,91 @@ async fn a_json_window_over_the_budget_ends_early_and_says_where_to_go_on() {
         "the pages are the window, in order, without gaps"
     );
 }
+
+#[tokio::test]
+async fn search_pages_follow_next_cursor_within_the_budget() {
+    let (f, _, _d) = fixture().await;
+    let search = "/v1/search";
+    let q = [("q", "value.country:ES"), ("limit", "1000")];
+    let (_, whole) = get(&f, search, &q, None).await;
+    assert_eq!(whole["truncated"], false);
+    assert_eq!(whole["next_cursor"], Value::Null);
+    let all = whole["hits"].as_array().unwrap().clone();
+    assert!(all.len() > 20, "{}", all.len());
+    let one = serde_json::to_vec(&all[0]).unwrap().len();
+    let small = f.clone().with_json_budget(one * 4);
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let mut query = q.to_vec();
+        if let Some(c) = &cursor {
+            query.push(("cursor", c.as_str()));
+        }
+        let (r, page) = get(&small, search, &query, None).await;
+        assert_eq!(r.status_code, 200, "{page}");
+        pages += 1;
+        let hits = page["hits"].as_array().unwrap();
+        assert!(!hits.is_empty() && hits.len() <= 4, "{page}");
+        assert!(r.body.len() < one * 4 + 500, "{} bytes", r.body.len());
+        seen.extend(hits.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => {
+                assert_eq!(page["truncated"], true);
+                let last = hits.last().unwrap();
+                assert_eq!(
+                    next,
+                    format!(
+                        "{}/{}/{}",
+                        last["topic"].as_str().unwrap(),
+                        last["partition"],
+                        last["offset"]
+                    )
+                );
+                cursor = Some(next.to_owned());
+            }
+            None => break,
+        }
+    }
+    assert!(pages > 5);
+    assert_eq!(seen, all, "the pages are the whole answer, in order, once");
+    for bad in ["orders/0", "orders/zero/1", "../0/1", "orders/0/-5"] {
+        let (r, body) = get(&f, search, &[("q", "x"), ("cursor", bad)], None).await;
+        assert_eq!(r.status_code, 400, "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_any_response_is_refused_by_a_store_without_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline =
+        Pipeline::embedded(dir.path(), Arc::new(SystemClock), PipelineConfig::default()).unwrap();
+    // One batch of 6 MiB of incompressible values: over the binary limit whatever max_bytes says.
+    let mut builder = tier::kafka::BatchBuilder::new(0, Compression::None);
+    let mut state = 7u64;
+    let noise: Vec<u8> = (0..6 << 20)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (state >> 56) as u8
+        })
+        .collect();
+    builder.push(tier::kafka::RecordInput {
+        timestamp: 1_767_225_600_000,
+        key: None,
+        value: Some(noise),
+        headers: Vec::new(),
+    });
+    let batch = builder.build().unwrap();
+    let wal = synth::wal_segment(&"big".parse().unwrap(), &[(0, batch)]).unwrap();
+    pipeline.index_source("big", &wal, None).await.unwrap();
+    let f = Fetcher::new(pipeline);
+    let path = "/v1/topics/big/partitions/0/records";
+    let (r, body) = get(&f, path, &[("offset", "0"), ("max_bytes", "1")], None).await;
+    assert_eq!(r.status_code, 413, "{body}");
+    assert_eq!(body["error"]["code"], "too_large");
+    assert!(r.body.len() < 1_000);
+    // As JSON the record comes without its contents, which say how large they are.
+    let (r, body) = get(&f, path, &[("offset", "0")], Some("application/json")).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(body["records"][0]["elided_bytes"], 6 << 20);
+    assert_eq!(body["records"][0]["value"], Value::Null);
+    assert!(r.body.len() < 1_000, "{}", r.body.len());
+}

@@ -107,7 +107,7 @@ pub enum ArchiveError {
     #[error("builder calls out of order: {0}")]
     OutOfOrder(&'static str),
 
-    /// The manifest bytes are not a single valid JSON value.
+    /// The manifest is not valid JSON, or its figures are impossible (see [`super::Manifest::decode`]).
     #[error("manifest is not valid JSON: {0}")]
     InvalidManifest(String),
 

@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ArchiveError;
+use crate::types::{Partition, SegmentId, Topic};
+
 /// Version of `manifest.json` written by this code.
 pub const MANIFEST_VERSION: u32 = 1;
 
@@ -40,4 +43,40 @@ pub struct Manifest {
     pub source: String,
     /// When the archive was built (ms since the epoch).
     pub created_at_ms: i64,
+}
+
+impl Manifest {
+    /// Reads `manifest.json` back from an archive: its JSON, a version this code writes, a valid
+    /// topic, partition and segment id, and figures in order (`0 ≤ base_offset ≤ last_offset`,
+    /// `min_timestamp ≤ max_timestamp`, at least one batch). Anything else is
+    /// [`ArchiveError::InvalidManifest`] saying what.
+    pub fn decode(bytes: &[u8]) -> Result<Manifest, ArchiveError> {
+        let invalid = |reason: String| ArchiveError::InvalidManifest(reason);
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        if m.format_version != MANIFEST_VERSION {
+            return Err(invalid(format!(
+                "format_version {} is not {MANIFEST_VERSION}",
+                m.format_version
+            )));
+        }
+        Topic::try_from(m.topic.clone()).map_err(|e| invalid(e.to_string()))?;
+        Partition::try_from(i64::from(m.partition)).map_err(|e| invalid(e.to_string()))?;
+        SegmentId::try_from(m.segment_id.clone()).map_err(|e| invalid(e.to_string()))?;
+        if m.base_offset < 0 || m.last_offset < m.base_offset {
+            return Err(invalid(format!(
+                "offsets {}..={} are not in order",
+                m.base_offset, m.last_offset
+            )));
+        }
+        if m.min_timestamp > m.max_timestamp {
+            return Err(invalid(format!(
+                "min_timestamp {} is after max_timestamp {}",
+                m.min_timestamp, m.max_timestamp
+            )));
+        }
+        if m.batch_count == 0 {
+            return Err(invalid("an archive holds at least one batch".to_owned()));
+        }
+        Ok(m)
+    }
 }

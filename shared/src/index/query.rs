@@ -59,16 +59,32 @@ impl QueryCompiler {
         if query.trim().is_empty() {
             return Ok(Box::new(AllQuery));
         }
+        // Tantivy's JSON terms use NUL and 0x01 as path separators; a path holding them panics
+        // while the term is built (found by fuzzing). No query needs control characters.
+        if let Some(c) = query.chars().find(|c| c.is_control() && !c.is_whitespace()) {
+            return Err(IndexError::InvalidQuery(format!(
+                "the query contains the control character {:?}",
+                c
+            )));
+        }
         let ast = query_grammar::parse_query(query)
             .map_err(|_| IndexError::InvalidQuery(syntax_error_reason(query)))?;
-        let parsed = self
-            .parser
-            .build_query_from_user_input_ast(complete_negations(ast))
-            .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
-        parsed
-            .weight(EnableScoring::disabled_from_schema(&self.schema))
-            .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
-        Ok(parsed)
+        let build = || -> Result<Box<dyn Query>, IndexError> {
+            let parsed = self
+                .parser
+                .build_query_from_user_input_ast(complete_negations(ast))
+                .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
+            parsed
+                .weight(EnableScoring::disabled_from_schema(&self.schema))
+                .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
+            Ok(parsed)
+        };
+        // Whatever else in tantivy's query building may panic on odd input is a bad query too.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).unwrap_or_else(|_| {
+            Err(IndexError::InvalidQuery(
+                "the query cannot be compiled".to_owned(),
+            ))
+        })
     }
 
     /// [`QueryCompiler::parse`], ANDed with the ranges of `filter`. `Ok(None)` when a range is

@@ -186,6 +186,19 @@ impl BatchHeader {
             record.timestamp
         }
     }
+
+    /// The smallest and largest effective timestamps of `records` (this batch's, decoded); the
+    /// header's base and max timestamps for a batch without records. What archives record per
+    /// batch and per chunk.
+    pub fn timestamp_range(&self, records: &[Record]) -> (i64, i64) {
+        if records.is_empty() {
+            return (self.base_timestamp, self.max_timestamp);
+        }
+        records.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
+            let ts = self.effective_timestamp(r);
+            (lo.min(ts), hi.max(ts))
+        })
+    }
 }
 
 /// Whether a batch may start at `base_offset`: it is not negative and its

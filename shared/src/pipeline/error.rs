@@ -96,6 +96,16 @@ pub enum PipelineError {
     /// Writing an archive failed.
     #[error("archive: {0}")]
     Archive(#[from] ArchiveError),
+    /// `rebuild-catalog` without `force` on a catalog that has segments or retirements.
+    #[error(
+        "the catalog is not empty ({partitions} partitions, {retired} retired archives): rebuild adds to it only when forced"
+    )]
+    CatalogNotEmpty {
+        /// Partitions it has.
+        partitions: usize,
+        /// Retired archives it tracks.
+        retired: usize,
+    },
     /// A bug: an invariant did not hold or a task died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -126,7 +136,8 @@ impl PipelineError {
             }
             PipelineError::UnknownPartition(_) => ErrorCode::NotFound,
             PipelineError::OffsetOutOfRange { .. } => ErrorCode::OutOfRange,
-            PipelineError::Catalog(CatalogError::Conflict { .. }) => ErrorCode::Conflict,
+            PipelineError::Catalog(CatalogError::Conflict { .. })
+            | PipelineError::CatalogNotEmpty { .. } => ErrorCode::Conflict,
             // The same work may succeed after a fresh read.
             PipelineError::LostRace { .. } => ErrorCode::Unavailable,
             PipelineError::Catalog(e) if e.is_retryable() => ErrorCode::Unavailable,

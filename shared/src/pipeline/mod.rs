@@ -13,15 +13,18 @@ mod read;
 use std::sync::Arc;
 
 pub use error::{ErrorCode, PipelineError, PipelineResult};
-pub use ingest::{IndexReport, IndexedSegment, IngestOutcome, MAX_REASON_CHARS, SourceObject};
+pub use ingest::{
+    IndexReport, IndexedSegment, IngestOutcome, MAX_REASON_CHARS, QuarantineReport, SourceObject,
+};
 pub use maintain::{
-    CompactionPolicy, CompactionReport, CompactionRequest, GcReport, MergeOutcome, MergeRun,
-    ORPHAN_MIN_AGE_MS, PartitionReport, Retention, RetentionOutcome, RetentionOverride,
-    RetentionOverridesError, RetentionPolicy, plan_compaction,
+    COMPACTION_SOURCE, CompactionPolicy, CompactionReport, CompactionRequest, GcReport,
+    MergeOutcome, MergeRun, ORPHAN_MIN_AGE_MS, PartitionReport, RebuildOptions, RebuildReport,
+    Retention, RetentionOutcome, RetentionOverride, RetentionOverridesError, RetentionPolicy,
+    SkippedObject, describe_archive, plan_compaction,
 };
 pub use read::{
     CacheStats, Encoding, FetchRequest, FetchResult, HeaderView, OffsetQuery, OffsetResult,
-    ReadCache, RecordView, SearchHit, SearchRequest,
+    ReadCache, RecordView, SearchCursor, SearchHit, SearchPage, SearchRequest,
 };
 
 use crate::archive::ArchiveOptions;

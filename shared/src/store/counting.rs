@@ -114,6 +114,14 @@ impl ObjectStore for CountingStore {
         self.tick(5);
         self.inner.list(prefix).await
     }
+
+    async fn presigned_get(
+        &self,
+        key: &ObjectKey,
+        expires: std::time::Duration,
+    ) -> StoreResult<Option<String>> {
+        self.inner.presigned_get(key, expires).await
+    }
 }
 
 #[cfg(test)]

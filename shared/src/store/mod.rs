@@ -65,6 +65,17 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Objects whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>>;
 
+    /// A URL with which anyone may `GET` the object until `expires` has passed, when the backend
+    /// can give one (S3: a presigned URL); `None` for backends a remote client cannot reach.
+    async fn presigned_get(
+        &self,
+        key: &ObjectKey,
+        expires: std::time::Duration,
+    ) -> StoreResult<Option<String>> {
+        let _ = (key, expires);
+        Ok(None)
+    }
+
     /// Whether an object exists, derived from [`ObjectStore::size`].
     async fn exists(&self, key: &ObjectKey) -> StoreResult<bool> {
         match self.size(key).await {

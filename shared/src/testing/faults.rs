@@ -212,6 +212,14 @@ impl ObjectStore for FaultyStore {
         self.read(prefix).await?;
         self.inner.list(prefix).await
     }
+
+    async fn presigned_get(
+        &self,
+        key: &ObjectKey,
+        expires: std::time::Duration,
+    ) -> StoreResult<Option<String>> {
+        self.inner.presigned_get(key, expires).await
+    }
 }
 
 /// Work of another process, run at a chosen point.

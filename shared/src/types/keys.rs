@@ -88,6 +88,22 @@ impl ObjectKey {
         ))
     }
 
+    /// Prefix of exported fetch windows (batches too large for a response body, served by a
+    /// presigned URL; expired by a lifecycle rule).
+    pub const EXPORT_PREFIX: &'static str = "exports/";
+
+    /// The key of an exported fetch window: `exports/<topic>/<partition>/<first offset, 20
+    /// digits>-<last offset, 20 digits>-<CRC-32C of the bytes, 8 hex digits>.batches`. Same bytes,
+    /// same key: exporting again overwrites the object with itself.
+    pub fn export(tp: &TopicPartition, first: i64, last: i64, crc: u32) -> ObjectKey {
+        ObjectKey(format!(
+            "{}{}/{}/{first:020}-{last:020}-{crc:08x}.batches",
+            Self::EXPORT_PREFIX,
+            tp.topic,
+            tp.partition
+        ))
+    }
+
     /// Prefix of quarantined copies of rejected sources.
     pub const QUARANTINE_PREFIX: &'static str = "quarantine/";
 

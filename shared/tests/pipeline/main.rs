@@ -8,4 +8,5 @@ mod maintain;
 mod model;
 mod races;
 mod read;
+mod rebuild;
 mod support;

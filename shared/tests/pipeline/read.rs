@@ -277,3 +277,134 @@ async fn a_fetch_within_a_segment_costs_one_catalog_lookup_and_one_ranged_read()
         );
     }
 }
+
+/// Every page of `req` in turn, following `next`.
+async fn all_pages(p: &Pipeline, req: &SearchRequest) -> Vec<SearchPage> {
+    let mut pages = Vec::new();
+    let mut req = req.clone();
+    loop {
+        let page = p.search_page(&req).await.unwrap();
+        let next = page.next.clone();
+        pages.push(page);
+        match next {
+            Some(cursor) => req.after = Some(cursor),
+            None => return pages,
+        }
+        assert!(pages.len() < 10_000, "paging does not end");
+    }
+}
+
+#[tokio::test]
+async fn search_pages_by_count_and_bytes_cover_every_hit_once() {
+    let f = fixture();
+    let batches = synth::batches(&spec(1_500, 3, Compression::Lz4, 0)).unwrap();
+    index_wal(&f.pipeline, "s", &batches).await;
+    let whole = SearchRequest {
+        query: "value.country:ES".into(),
+        limit: 10_000,
+        ..Default::default()
+    };
+    let everything = f.pipeline.search(&whole).await.unwrap();
+    assert!(everything.len() > 100, "{}", everything.len());
+    assert_eq!(f.pipeline.search_page(&whole).await.unwrap().next, None);
+    for (limit, max_bytes) in [
+        (7, None),
+        (10_000, Some(3_000)),
+        (13, Some(2_000)),
+        (1, Some(400)),
+    ] {
+        let req = SearchRequest {
+            limit,
+            max_bytes,
+            ..whole.clone()
+        };
+        let pages = all_pages(&f.pipeline, &req).await;
+        let joined: Vec<SearchHit> = pages.iter().flat_map(|p| p.hits.clone()).collect();
+        assert_eq!(joined, everything, "limit {limit} max_bytes {max_bytes:?}");
+        for page in &pages {
+            assert!(!page.hits.is_empty() && page.hits.len() <= limit);
+            let bytes: usize = page
+                .hits
+                .iter()
+                .map(|h| serde_json::to_vec(h).unwrap().len() + 1)
+                .sum();
+            if let Some(budget) = max_bytes {
+                assert!(
+                    page.hits.len() == 1 || bytes <= budget,
+                    "{bytes} > {budget}"
+                );
+            }
+        }
+        // A page that ends exactly at the last match says so: no empty last page.
+        assert!(!pages.last().unwrap().hits.is_empty());
+    }
+    // A budget below every record: one elided hit per page, still every match once.
+    let tiny = SearchRequest {
+        max_bytes: Some(1),
+        ..whole.clone()
+    };
+    let pages = all_pages(&f.pipeline, &tiny).await;
+    let offsets = |hits: &mut dyn Iterator<Item = &SearchHit>| -> Vec<(u32, i64)> {
+        hits.map(|h| (h.partition, h.record.offset)).collect()
+    };
+    assert_eq!(
+        offsets(&mut pages.iter().flat_map(|p| &p.hits)),
+        offsets(&mut everything.iter())
+    );
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.hits.len() == 1 && p.hits[0].record.elided_bytes.is_some())
+    );
+    // Exactly `limit` matches: one page, no next.
+    let exact = SearchRequest {
+        limit: everything.len(),
+        ..whole.clone()
+    };
+    assert_eq!(f.pipeline.search_page(&exact).await.unwrap().next, None);
+    let cursor: SearchCursor = "orders/1/17".parse().unwrap();
+    assert_eq!(cursor.to_string(), "orders/1/17");
+    for bad in [
+        "orders/1",
+        "orders/x/1",
+        "../1/1",
+        "orders/1/-1",
+        "orders/1/1/2",
+    ] {
+        assert!(bad.parse::<SearchCursor>().is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_record_larger_than_the_page_budget_comes_without_its_contents() {
+    let f = fixture();
+    let mut builder = BatchBuilder::new(0, Compression::Zstd);
+    for (i, size) in [10usize, 400_000, 20, 300_000].into_iter().enumerate() {
+        builder.push(RecordInput {
+            timestamp: 1_700_000_000_000 + i as i64,
+            key: Some(format!("k{i}").into_bytes()),
+            value: Some(format!("needle {}", "x".repeat(size)).into_bytes()),
+            headers: Vec::new(),
+        });
+    }
+    let wal =
+        synth::wal_segment(&"orders".parse().unwrap(), &[(0, builder.build().unwrap())]).unwrap();
+    f.pipeline.index_source("big", &wal, None).await.unwrap();
+    let req = SearchRequest {
+        query: "needle".into(),
+        limit: 100,
+        max_bytes: Some(100_000),
+        ..Default::default()
+    };
+    let pages = all_pages(&f.pipeline, &req).await;
+    let hits: Vec<&SearchHit> = pages.iter().flat_map(|p| &p.hits).collect();
+    let offsets: Vec<i64> = hits.iter().map(|h| h.record.offset).collect();
+    assert_eq!(offsets, [0, 1, 2, 3]);
+    let elided: Vec<Option<u64>> = hits.iter().map(|h| h.record.elided_bytes).collect();
+    assert_eq!(elided, [None, Some(400_009), None, Some(300_009)]);
+    assert_eq!(hits[1].record.value, None);
+    assert_eq!(
+        hits[2].record.value.as_deref(),
+        Some("needle xxxxxxxxxxxxxxxxxxxx")
+    );
+}

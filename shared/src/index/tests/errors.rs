@@ -36,6 +36,9 @@ fn bad_queries_are_invalid_query() {
         // Parse, but tantivy cannot run them (JSON paths are not fast fields).
         "value.user.id:[40 TO 45]",
         "headers.trace:*",
+        // Found by fuzzing (fuzz/index_query): a NUL in a JSON path made tantivy panic.
+        "val\0\0\0\0\0\0\0\x0ested.deep.x:y",
+        "value.a\u{1}b:c",
     ] {
         for limit in [0, 10] {
             match reader.search(query, &SearchFilter::default(), limit) {

@@ -61,14 +61,9 @@ pub(crate) fn build_segment(
             })
         })?;
         let h = &batch.header;
-        let (mut b_min, mut b_max) = (h.base_timestamp, h.max_timestamp);
-        if !decoded.is_empty() {
-            (b_min, b_max) = (i64::MAX, i64::MIN);
-        }
+        let (b_min, b_max) = h.timestamp_range(&decoded);
         for r in &decoded {
             let ts = h.effective_timestamp(r);
-            b_min = b_min.min(ts);
-            b_max = b_max.max(ts);
             let Some(index) = builder.as_mut().filter(|_| !h.is_control()) else {
                 continue;
             };

@@ -9,4 +9,4 @@ mod object;
 
 pub(crate) use build::{build_segment, segment_id};
 pub use index::{IndexReport, IndexedSegment};
-pub use object::{IngestOutcome, MAX_REASON_CHARS, SourceObject};
+pub use object::{IngestOutcome, MAX_REASON_CHARS, QuarantineReport, SourceObject, bounded_reason};

@@ -1,11 +1,11 @@
 //! Ingest a source object that arrived in the object store (what the indexer function does for each
 //! S3 notification): index it, or quarantine it when it can never be indexed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::IndexReport;
 use crate::catalog::{IngestRecord, IngestStatus};
-use crate::pipeline::{ErrorCode, Pipeline, PipelineResult};
+use crate::pipeline::{ErrorCode, Pipeline, PipelineError, PipelineResult};
 use crate::types::{ObjectKey, TopicPartition};
 
 /// A source object in the store, at one version (ETag or version id).
@@ -50,6 +50,34 @@ pub enum IngestOutcome {
 /// beside the quarantined copy as `<copy>.reason.json`.
 pub const MAX_REASON_CHARS: usize = 1_000;
 
+/// The report written beside every quarantined copy, as `<copy>.reason.json` (docs/FORMATS.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineReport {
+    /// The source object's key.
+    pub source: String,
+    /// The source's ledger id (`<key>#<version>`).
+    pub ledger_id: String,
+    /// Why it was rejected, in full.
+    pub reason: String,
+    /// When it was quarantined (ms since the epoch).
+    pub at_ms: i64,
+}
+
+impl QuarantineReport {
+    /// Suffix of a report's key after its copy's key.
+    pub const SUFFIX: &'static str = ".reason.json";
+}
+
+/// The ledger's form of a quarantine reason: whole if at most [`MAX_REASON_CHARS`], else cut with
+/// a pointer to the report that holds it whole.
+pub fn bounded_reason(reason: &str, report: &ObjectKey) -> String {
+    if reason.chars().count() <= MAX_REASON_CHARS {
+        return reason.to_owned();
+    }
+    let head: String = reason.chars().take(MAX_REASON_CHARS).collect();
+    format!("{head}… (cut; the whole reason is in {report})")
+}
+
 impl Pipeline {
     /// Quarantines a source object whose key the store cannot address (e.g. `..`, `//` or `\`
     /// in it, as an S3 event may name): the ledger records `<raw key>#<version>` as quarantined
@@ -82,24 +110,27 @@ impl Pipeline {
         })
     }
 
-    /// `reason` if it is short enough for the ledger; else its first [`MAX_REASON_CHARS`]
-    /// characters and where the whole text is, which this writes first.
-    async fn bounded_reason(
+    /// Writes the report beside the quarantined copy `copy` (always: a rebuilt catalog reads the
+    /// ledger entry back from it) and returns the reason as the ledger keeps it.
+    async fn write_quarantine_report(
         &self,
-        key: &ObjectKey,
+        source: &SourceObject,
         copy: &ObjectKey,
         reason: String,
+        at_ms: i64,
     ) -> PipelineResult<String> {
-        if reason.chars().count() <= MAX_REASON_CHARS {
-            return Ok(reason);
-        }
-        let report: ObjectKey = format!("{copy}.reason.json").parse()?;
-        let body = serde_json::json!({ "source": key.as_str(), "reason": reason });
-        self.store
-            .put(&report, body.to_string().into_bytes())
-            .await?;
-        let head: String = reason.chars().take(MAX_REASON_CHARS).collect();
-        Ok(format!("{head}… (cut; the whole reason is in {report})"))
+        let report_key: ObjectKey = format!("{copy}{}", QuarantineReport::SUFFIX).parse()?;
+        let bounded = bounded_reason(&reason, &report_key);
+        let report = QuarantineReport {
+            source: source.key.to_string(),
+            ledger_id: source.ledger_id(),
+            reason,
+            at_ms,
+        };
+        let body = serde_json::to_vec_pretty(&report)
+            .map_err(|e| PipelineError::Internal(format!("quarantine report: {e}")))?;
+        self.store.put(&report_key, body).await?;
+        Ok(bounded)
     }
 
     /// Indexes a source object from the store.
@@ -124,8 +155,9 @@ impl Pipeline {
             Err(e) if matches!(e.code(), ErrorCode::CorruptInput | ErrorCode::Conflict) => {
                 let copy = ObjectKey::quarantine(&source.key);
                 self.store.put(&copy, bytes).await?;
+                let at_ms = self.clock.now_ms();
                 let reason = self
-                    .bounded_reason(&source.key, &copy, e.to_string())
+                    .write_quarantine_report(source, &copy, e.to_string(), at_ms)
                     .await?;
                 let record = IngestRecord {
                     source: id,
@@ -134,7 +166,7 @@ impl Pipeline {
                         copy: copy.to_string(),
                     },
                     segments: Vec::new(),
-                    at_ms: self.clock.now_ms(),
+                    at_ms,
                 };
                 self.catalog.record_ingest(&record).await?;
                 tracing::warn!(key = %source.key, %reason, copy = %copy, "source quarantined");
@@ -156,25 +188,44 @@ mod tests {
     use crate::testing::FixedClock;
 
     #[tokio::test]
-    async fn a_long_reason_is_cut_for_the_ledger_and_kept_whole_beside_the_copy() {
+    async fn a_quarantine_report_holds_the_whole_reason_and_the_ledger_a_bounded_one() {
         let dir = tempfile::tempdir().unwrap();
         let p =
             Pipeline::embedded(dir.path(), Arc::new(FixedClock(1)), Default::default()).unwrap();
-        let key: ObjectKey = "chronik-wal/t/0/wal_0_1.log".parse().unwrap();
-        let copy = ObjectKey::quarantine(&key);
-        let short = p.bounded_reason(&key, &copy, "short".into()).await.unwrap();
+        let source = SourceObject {
+            key: "chronik-wal/t/0/wal_0_1.log".parse().unwrap(),
+            version: "e1".into(),
+        };
+        let copy = ObjectKey::quarantine(&source.key);
+        let report_key: ObjectKey = format!("{copy}.reason.json").parse().unwrap();
+        let read_report = || async {
+            let body = p.store().get(&report_key).await.unwrap();
+            serde_json::from_slice::<QuarantineReport>(&body).unwrap()
+        };
+        let short = p
+            .write_quarantine_report(&source, &copy, "short".into(), 7)
+            .await
+            .unwrap();
         assert_eq!(short, "short");
+        assert_eq!(
+            read_report().await,
+            QuarantineReport {
+                source: source.key.to_string(),
+                ledger_id: source.ledger_id(),
+                reason: "short".into(),
+                at_ms: 7,
+            }
+        );
         let long = "x".repeat(450_000);
-        let cut = p.bounded_reason(&key, &copy, long.clone()).await.unwrap();
+        let cut = p
+            .write_quarantine_report(&source, &copy, long.clone(), 8)
+            .await
+            .unwrap();
         assert!(cut.len() < MAX_REASON_CHARS + 200, "{}", cut.len());
         assert!(
             cut.ends_with("quarantine/chronik-wal/t/0/wal_0_1.log.reason.json)"),
             "{cut}"
         );
-        let report: ObjectKey = format!("{copy}.reason.json").parse().unwrap();
-        let body: serde_json::Value =
-            serde_json::from_slice(&p.store().get(&report).await.unwrap()).unwrap();
-        assert_eq!(body["reason"].as_str(), Some(long.as_str()));
-        assert_eq!(body["source"], key.as_str());
+        assert_eq!(read_report().await.reason, long);
     }
 }

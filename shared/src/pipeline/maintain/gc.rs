@@ -8,6 +8,10 @@
 //!   records, older than the grace period and than [`ORPHAN_MIN_AGE_MS`] (left by a crash between
 //!   put and register, or by a lost registration race).
 //!
+//! An empty catalog — no live segment and no retirement — with archives in the store is a lost
+//! catalog, not a store full of orphans: nothing is collected then (`orphans_held` counts them), so
+//! `tierctl rebuild-catalog` can still rebuild it from them.
+//!
 //! The quarantine prefix is only counted, never deleted: it holds inputs an operator must look at.
 
 use std::collections::HashSet;
@@ -34,6 +38,9 @@ pub struct GcReport {
     pub orphans_deleted: usize,
     /// Bytes of orphaned archives deleted.
     pub orphan_bytes: u64,
+    /// Unreferenced archives kept because the catalog references nothing at all (a lost catalog:
+    /// rebuild it with `tierctl rebuild-catalog`).
+    pub orphans_held: usize,
     /// Objects under `quarantine/` (reported, never deleted).
     pub quarantined: usize,
 }
@@ -56,8 +63,13 @@ impl Pipeline {
             .await?;
         referenced.extend(retired);
         let orphan_cutoff = now.saturating_sub(grace_ms.max(ORPHAN_MIN_AGE_MS));
+        let catalog_is_empty = referenced.is_empty();
         for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
             if referenced.contains(&object.key) || object.last_modified_ms > orphan_cutoff {
+                continue;
+            }
+            if catalog_is_empty {
+                report.orphans_held += 1;
                 continue;
             }
             report.orphans_deleted += 1;
@@ -65,6 +77,13 @@ impl Pipeline {
             if !dry_run {
                 self.store.delete(&object.key).await?;
             }
+        }
+        if report.orphans_held > 0 {
+            tracing::warn!(
+                archives = report.orphans_held,
+                "the catalog references no archive but the store holds some: not collecting them; \
+                 if the catalog was lost, run `tierctl rebuild-catalog`"
+            );
         }
         report.quarantined = self.store.list(ObjectKey::QUARANTINE_PREFIX).await?.len();
         Ok(report)

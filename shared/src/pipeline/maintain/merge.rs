@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::plan::MergeRun;
+use super::rebuild::COMPACTION_SOURCE;
 use crate::catalog::SegmentEntry;
 use crate::pipeline::ingest::{build_segment, segment_id};
 use crate::pipeline::read::SegmentReader;
@@ -65,7 +66,7 @@ impl Pipeline {
         let (now, options) = (self.clock.now_ms(), self.config.archive.clone());
         let (entry, archive) = tokio::task::spawn_blocking(move || {
             let merged = crate::index::merge(indexes)?;
-            build_segment(&group, id, "compaction", now, &options, Some(merged))
+            build_segment(&group, id, COMPACTION_SOURCE, now, &options, Some(merged))
         })
         .await
         .map_err(|e| PipelineError::Internal(format!("merge task failed: {e}")))??;

@@ -44,20 +44,53 @@ impl FetchResult {
     /// The records of the fetched batches at offsets `>= from`, decoded, skipping control batches
     /// (transaction markers). Fails only if a stored batch does not decode.
     pub fn records(&self, from: i64) -> Result<Vec<RecordView>, crate::kafka::KafkaError> {
-        let mut views = Vec::new();
+        Ok(self.record_page(from, usize::MAX)?.0)
+    }
+
+    /// The records at or after `from` while their JSON fits `max_bytes` (at least one), and the
+    /// offset of the first record left out, if any. A record whose bytes alone exceed `max_bytes`
+    /// comes without its contents ([`RecordView::elided_bytes`]).
+    pub fn record_page(
+        &self,
+        from: i64,
+        max_bytes: usize,
+    ) -> Result<(Vec<RecordView>, Option<i64>), crate::kafka::KafkaError> {
+        let (mut views, mut used) = (Vec::new(), 0usize);
         for batch in crate::kafka::batches(&self.batches) {
             let batch = batch?;
-            if batch.header().is_control() {
+            let h = batch.header();
+            if h.is_control() {
                 continue;
             }
             for r in batch.records()? {
-                if r.offset >= from {
-                    views.push(RecordView::new(batch.header(), &r));
+                if r.offset < from {
+                    continue;
                 }
+                let raw = usize::try_from(RecordView::raw_len(&r)).unwrap_or(usize::MAX);
+                let mut view = if raw > max_bytes {
+                    RecordView::elided(h, &r)
+                } else {
+                    RecordView::new(h, &r)
+                };
+                let mut size = json_len(&view);
+                if size > max_bytes && view.elided_bytes.is_none() {
+                    view = RecordView::elided(h, &r);
+                    size = json_len(&view);
+                }
+                if !views.is_empty() && used.saturating_add(size) > max_bytes {
+                    return Ok((views, Some(r.offset)));
+                }
+                used = used.saturating_add(size);
+                views.push(view);
             }
         }
-        Ok(views)
+        Ok((views, None))
     }
+}
+
+/// Bytes of `view` as JSON in a list (its comma included).
+fn json_len(view: &RecordView) -> usize {
+    serde_json::to_vec(view).map_or(0, |v| v.len()) + 1
 }
 
 impl Pipeline {

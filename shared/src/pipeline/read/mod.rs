@@ -13,6 +13,6 @@ mod view;
 pub use cache::{CacheStats, ReadCache};
 pub use fetch::{FetchRequest, FetchResult};
 pub use offsets::{OffsetQuery, OffsetResult};
-pub use search::{SearchHit, SearchRequest};
+pub use search::{SearchCursor, SearchHit, SearchPage, SearchRequest};
 pub(crate) use segment_reader::SegmentReader;
 pub use view::{Encoding, HeaderView, RecordView};

@@ -40,6 +40,11 @@ pub struct RecordView {
     pub value: Option<String>,
     /// Headers in order.
     pub headers: Vec<HeaderView>,
+    /// Set when the record was too large for the response it is in: `key`, `value` and `headers`
+    /// are left out (`None`, empty) and this is the size of their bytes; fetch the record's batch
+    /// in binary instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elided_bytes: Option<u64>,
 }
 
 impl RecordView {
@@ -76,6 +81,33 @@ impl RecordView {
                     value: text(h.value.as_deref()),
                 })
                 .collect(),
+            elided_bytes: None,
+        }
+    }
+
+    /// The bytes of `record`'s key, value and header names and values: what its view holds,
+    /// before any base64 or JSON escaping (which at most multiply it by 6).
+    pub fn raw_len(record: &Record) -> u64 {
+        let len = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, |b| b.len() as u64);
+        len(&record.key)
+            + len(&record.value)
+            + record
+                .headers
+                .iter()
+                .map(|h| h.key.len() as u64 + len(&h.value))
+                .sum::<u64>()
+    }
+
+    /// The view of `record` without its contents (see [`RecordView::elided_bytes`]).
+    pub fn elided(header: &BatchHeader, record: &Record) -> Self {
+        RecordView {
+            offset: record.offset,
+            timestamp: header.effective_timestamp(record),
+            encoding: Encoding::Utf8,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            elided_bytes: Some(Self::raw_len(record)),
         }
     }
 }

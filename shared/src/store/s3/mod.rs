@@ -122,6 +122,25 @@ impl ObjectStore for S3Store {
         upload.run(Bytes::from(data)).await
     }
 
+    /// A presigned `GetObject` URL, signed locally with the client's credentials (no request).
+    async fn presigned_get(
+        &self,
+        key: &ObjectKey,
+        expires: std::time::Duration,
+    ) -> StoreResult<Option<String>> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires)
+            .map_err(|e| internal(key.as_str(), format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key.as_str()))
+            .presigned(config)
+            .await
+            .map_err(|e| translate("GetObject (presign)", key.as_str(), e))?;
+        Ok(Some(request.uri().to_owned()))
+    }
+
     /// One `GetObject`; `NotFound` for a missing key (also for a 403, see the type docs).
     async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>> {
         self.fetch(key, None).await
