@@ -70,4 +70,4 @@ fuzz/run.sh smoke "${FUZZ_SMOKE_SECONDS:-15}"
 echo "== kafka-python cross-check and Lambda end-to-end"
 cargo build --locked --quiet -p tierctl -p tier-indexer -p tier-fetch -p tier-compactor
 TIERCTL="$CARGO_TARGET_DIR/debug/tierctl" python -m pytest -q -p no:cacheprovider \
-  -W "ignore::DeprecationWarning" tests/crosscheck tests/e2e
+  -W "ignore::DeprecationWarning" tests/crosscheck tests/e2e tests/api

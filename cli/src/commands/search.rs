@@ -78,16 +78,18 @@ pub async fn run(pipeline: &Pipeline, args: SearchArgs, json: bool) -> anyhow::R
 
 fn describe(h: &SearchHit) -> String {
     let r = &h.record;
-    let value = match r.elided_bytes {
-        Some(n) => format!("({n} bytes, not shown: fetch offset {})", r.offset),
-        None => shorten(r.value.as_deref().unwrap_or("(null)"), 160),
-    };
-    format!(
-        "{}/{} offset {} ts {} key {} value {value}",
-        h.topic,
-        h.partition,
-        r.offset,
-        r.timestamp,
-        r.key.as_deref().unwrap_or("(null)"),
-    )
+    let place = format!(
+        "{}/{} offset {} ts {}",
+        h.topic, h.partition, r.offset, r.timestamp
+    );
+    match r.elided_bytes {
+        Some(n) => {
+            format!("{place} (key, value and headers not shown: {n} bytes; fetch the offset)")
+        }
+        None => format!(
+            "{place} key {} value {}",
+            r.key.as_deref().unwrap_or("(null)"),
+            shorten(r.value.as_deref().unwrap_or("(null)"), 160)
+        ),
+    }
 }

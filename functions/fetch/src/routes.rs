@@ -139,13 +139,17 @@ impl QueryParams {
         Ok(first)
     }
 
+    /// A plain decimal integer (an optional `-`, then digits: Rust's parser would also take `+5`,
+    /// which the spec's integers do not allow).
     fn number<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, RouteError> {
+        let not_a_number = |v: &str| RouteError::NotANumber {
+            name,
+            value: v.to_owned(),
+        };
         match self.get(name)? {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| RouteError::NotANumber {
-                name,
-                value: v.to_owned(),
-            }),
+            Some(v) if v.starts_with('+') => Err(not_a_number(v)),
+            Some(v) => v.parse().map(Some).map_err(|_| not_a_number(v)),
         }
     }
 }
@@ -392,6 +396,17 @@ mod tests {
                 ..
             })
         ));
+        for query in ["offset=%2B5", "offset=0&max_bytes=%2B9"] {
+            let req = request(
+                "/v1/topics/orders/partitions/0/records",
+                query,
+                serde_json::json!({}),
+            );
+            assert!(
+                matches!(Route::parse(&req), Err(RouteError::NotANumber { .. })),
+                "{query}"
+            );
+        }
         for p in ["+1", "01", "-0", "%201"] {
             let path = format!("/v1/topics/orders/partitions/{p}/records");
             let req = request(&path, "offset=0", serde_json::json!({}));
