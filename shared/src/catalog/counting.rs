@@ -13,7 +13,7 @@ use super::{Catalog, CatalogCall, CatalogLayer, CatalogOp, CatalogResult};
 pub struct CatalogCounts {
     /// Reads: every operation that cannot change the catalog ([`CatalogOp::is_write`]).
     pub reads: u64,
-    /// Writes: `register`, `record_ingest`, `swap_segments`, `forget_retired`.
+    /// Writes: `register`, `record_ingest`, `swap_segments`, `forget_retired`, `record_retired`.
     pub writes: u64,
     /// Of the reads, `segment_covering` (the fetch path's lookup).
     pub segment_covering: u64,

@@ -386,6 +386,23 @@ impl Catalog for EmbeddedCatalog {
         })
         .await
     }
+
+    async fn record_retired(&self, archives: &[RetiredArchive]) -> CatalogResult<()> {
+        let archives = archives.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            {
+                let mut table = txn.open_table(RETIRED).map_err(db_err)?;
+                for archive in &archives {
+                    table
+                        .insert(archive.key.as_str(), archive.retired_at_ms)
+                        .map_err(db_err)?;
+                }
+            }
+            txn.commit().map_err(db_err)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

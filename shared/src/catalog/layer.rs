@@ -38,6 +38,8 @@ pub enum CatalogOp {
     RetiredArchives,
     /// [`Catalog::forget_retired`].
     ForgetRetired,
+    /// [`Catalog::record_retired`].
+    RecordRetired,
 }
 
 impl CatalogOp {
@@ -49,6 +51,7 @@ impl CatalogOp {
                 | CatalogOp::RecordIngest
                 | CatalogOp::SwapSegments
                 | CatalogOp::ForgetRetired
+                | CatalogOp::RecordRetired
         )
     }
 }
@@ -151,5 +154,10 @@ impl<L: CatalogLayer> Catalog for L {
     async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()> {
         let call = self.inner().forget_retired(keys);
         self.around(CatalogOp::ForgetRetired, call).await
+    }
+
+    async fn record_retired(&self, archives: &[RetiredArchive]) -> CatalogResult<()> {
+        let call = self.inner().record_retired(archives);
+        self.around(CatalogOp::RecordRetired, call).await
     }
 }

@@ -99,4 +99,8 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 
     /// Forgets retired archives (after deleting their objects); unknown keys are ignored.
     async fn forget_retired(&self, keys: &[ObjectKey]) -> CatalogResult<()>;
+
+    /// Records archives as retired without a swap (a rebuilt catalog's superseded archives, whose
+    /// covering segments are already committed); a key already recorded takes the new time.
+    async fn record_retired(&self, archives: &[RetiredArchive]) -> CatalogResult<()>;
 }

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, CatalogError, IngestRecord, IngestStatus, SegmentEntry};
+use crate::catalog::{
+    Catalog, CatalogError, IngestRecord, IngestStatus, RetiredArchive, SegmentEntry,
+};
 use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 fn tp(name: &str) -> TopicPartition {
@@ -282,6 +284,20 @@ pub async fn check_swap_records_retired(catalog: &dyn Catalog) {
         .unwrap();
     catalog
         .forget_retired(&[segs[0].archive_key.clone()])
+        .await
+        .unwrap();
+    assert!(mine(catalog.retired_archives().await.unwrap()).is_empty());
+    // Recorded directly (a rebuilt catalog), as a swap would have; again with a later time.
+    let direct = |at| RetiredArchive {
+        key: segs[1].archive_key.clone(),
+        retired_at_ms: at,
+    };
+    catalog.record_retired(&[direct(2_000)]).await.unwrap();
+    catalog.record_retired(&[direct(3_000)]).await.unwrap();
+    let retired = mine(catalog.retired_archives().await.unwrap());
+    assert_eq!(retired, vec![(segs[1].archive_key.to_string(), 3_000)]);
+    catalog
+        .forget_retired(&[segs[1].archive_key.clone()])
         .await
         .unwrap();
     assert!(mine(catalog.retired_archives().await.unwrap()).is_empty());

@@ -320,3 +320,64 @@ async fn garbage_collection_keeps_every_archive_when_the_catalog_is_empty() {
     assert_eq!(report.segments_registered, 4);
     assert_eq!(observe(&lost).await, observe(&p).await);
 }
+
+#[tokio::test]
+async fn an_archive_that_lost_a_registration_race_never_displaces_the_winner() {
+    // S1 holds 0..=99 in the catalog; S2 (50..=149, other bytes) lost the race to register, was
+    // quarantined, and its archive stayed in the store (its deletion is best-effort).
+    let backends = Backends::new();
+    let p = backends.pipeline(Arc::new(FixedClock(1_000)));
+    let s1 = synth::batches(&spec(100, 1, Compression::None, 0)).unwrap();
+    index_wal(&p, "s1", &s1).await;
+    let (racer, _racer_dir) = with_lost_catalog(&backends, Arc::new(FixedClock(1_000)));
+    let s2 = synth::batches(&SynthSpec {
+        seed: 77,
+        ..spec(100, 1, Compression::None, 50)
+    })
+    .unwrap();
+    index_wal(&racer, "s2", &s2).await;
+    let loser = racer.catalog().segments(&tp(0)).await.unwrap().remove(0);
+    let report = QuarantineReport {
+        source: "wal/s2".into(),
+        ledger_id: "s2".into(),
+        reason: "overlaps committed segment".into(),
+        at_ms: 1_000,
+    };
+    p.store()
+        .put(
+            &"quarantine/wal/s2.reason.json".parse().unwrap(),
+            serde_json::to_vec(&report).unwrap(),
+        )
+        .await
+        .unwrap();
+    p.store()
+        .put(&"quarantine/wal/s2".parse().unwrap(), b"copy".to_vec())
+        .await
+        .unwrap();
+    let winner = p.catalog().segments(&tp(0)).await.unwrap();
+
+    let (lost, _dir) = with_lost_catalog(&backends, Arc::new(FixedClock(1_000)));
+    let rebuilt = lost
+        .rebuild_catalog(RebuildOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(lost.catalog().segments(&tp(0)).await.unwrap(), winner);
+    assert_eq!(lost.catalog().retired_archives().await.unwrap(), Vec::new());
+    let skipped: Vec<&str> = rebuilt.skipped.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(skipped, [loser.archive_key.as_str()], "{rebuilt:?}");
+    assert!(matches!(
+        lost.catalog().ingest_record("s2").await.unwrap(),
+        Some(IngestRecord {
+            status: IngestStatus::Quarantined { .. },
+            ..
+        })
+    ));
+    assert_eq!(
+        lost.catalog()
+            .ingest_record("s1")
+            .await
+            .unwrap()
+            .map(|r| r.status),
+        Some(IngestStatus::Indexed)
+    );
+}

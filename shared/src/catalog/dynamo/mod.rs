@@ -34,7 +34,7 @@ use self::items::{
     meta_from_item, partition_pk, s, segment_from_item, segment_sk,
 };
 use self::register::{Attempt, MAX_ATTEMPTS, backoff};
-use self::retired::{RETIRED_PK, retired_from_item};
+use self::retired::{RETIRED_PK, retired_from_item, retired_item};
 use crate::catalog::{
     Catalog, CatalogError, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome,
     RetiredArchive, SegmentEntry,
@@ -337,6 +337,15 @@ impl Catalog for DynamoCatalog {
                 .send()
                 .await
                 .map_err(|e| backend("DeleteItem", e))?;
+        }
+        Ok(())
+    }
+
+    /// One `PutItem` per archive, the item a swap writes for it.
+    async fn record_retired(&self, archives: &[RetiredArchive]) -> CatalogResult<()> {
+        for archive in archives {
+            self.put_item(retired_item(&archive.key, archive.retired_at_ms))
+                .await?;
         }
         Ok(())
     }

@@ -13,14 +13,19 @@ use crate::types::ObjectKey;
 /// Partition key of every retired-archive item.
 pub(super) const RETIRED_PK: &str = "retired";
 
+/// The item recording `archive` as retired at `at_ms`.
+pub(super) fn retired_item(archive: &ObjectKey, at_ms: i64) -> Item {
+    let mut item = key(RETIRED_PK.to_owned(), archive.as_str().to_owned());
+    item.insert("retired_at_ms".to_owned(), n(at_ms));
+    item
+}
+
 impl Actions<'_> {
     /// Records `archive` as retired at `at_ms` (unconditional: re-retiring keeps the later time).
     pub fn retire(&self, archive: &ObjectKey, at_ms: i64) -> CatalogResult<TransactWriteItem> {
-        let mut item = key(RETIRED_PK.to_owned(), archive.as_str().to_owned());
-        item.insert("retired_at_ms".to_owned(), n(at_ms));
         let put = Put::builder()
             .table_name(self.table)
-            .set_item(Some(item))
+            .set_item(Some(retired_item(archive, at_ms)))
             .build()
             .map_err(build)?;
         Ok(TransactWriteItem::builder().put(put).build())

@@ -5,12 +5,14 @@
 //! members; offsets, batch counts and timestamps from the batches in them). Every quarantined copy
 //! has a `<copy>.reason.json` beside it with the source's ledger id and reason.
 //!
-//! Which archives are live: per partition, archives are taken newest first (then widest) and one is
-//! live unless it overlaps one already taken. A merge's output is newer than its inputs and covers
-//! them, so inputs still in the store (inside GC's grace period) come back as *retired*, and GC
-//! deletes them after the grace period as it would have. Two builds of one segment (a lost race)
-//! keep one and retire the other. Archives that retention had already expired come back live; the
-//! next compaction run expires them again under the same policy.
+//! Which archives are live: per partition, archives are taken widest first (then those of sources
+//! never quarantined, then the oldest) and one is live unless it overlaps one already taken. A
+//! merge's output covers its inputs, so inputs still in the store (inside GC's grace period) come
+//! back as *retired*, and GC deletes them after the grace period as it would have. Two builds of
+//! one segment (a lost race) keep one and retire the other. An archive that overlaps live ones
+//! without being covered by them is left unregistered and reported, never retired. Archives that
+//! retention had already expired come back live; the next compaction run expires them again under
+//! the same policy.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -20,7 +22,7 @@ use crate::archive::{
     ArchiveError, ChunkEntry, INDEX_PREFIX, MANIFEST_NAME, Manifest, MemberEntry, RECORDS_PREFIX,
     Toc, chunk_member_name, list_members, read_entry,
 };
-use crate::catalog::{CatalogError, IngestRecord, IngestStatus, SegmentEntry};
+use crate::catalog::{CatalogError, IngestRecord, IngestStatus, RetiredArchive, SegmentEntry};
 use crate::kafka::{MAX_DECOMPRESSED_SIZE, batches};
 use crate::pipeline::ingest::{QuarantineReport, bounded_reason};
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
@@ -168,6 +170,13 @@ pub fn describe_archive(
     let partition = i64::from(manifest.partition).try_into().map_err(invalid)?;
     let tp = TopicPartition::new(topic, partition);
     let id = SegmentId::try_from(manifest.segment_id.clone()).map_err(invalid)?;
+    let offset = |v: i64| Offset::try_from(v).map_err(invalid);
+    let (base, last) = (offset(manifest.base_offset)?, offset(manifest.last_offset)?);
+    if SegmentId::new(base, last, data_crc) != id {
+        return Err(mismatch(format!(
+            "the manifest's segment id {id} is not the id of the batches it holds"
+        )));
+    }
     let expected_prefix = format!(
         "{}{}/{}/{}.",
         ObjectKey::ARCHIVE_PREFIX,
@@ -180,12 +189,11 @@ pub fn describe_archive(
             "the manifest names {tp} segment {id}, which is not where the key {key} puts it"
         )));
     }
-    let offset = |v: i64| Offset::try_from(v).map_err(invalid);
     let entry = SegmentEntry {
         id,
         tp,
-        base_offset: offset(manifest.base_offset)?,
-        last_offset: offset(manifest.last_offset)?,
+        base_offset: base,
+        last_offset: last,
         record_count: manifest.record_count,
         batch_count: manifest.batch_count,
         min_timestamp: manifest.min_timestamp,
@@ -252,37 +260,80 @@ fn chunk_entry(member: &MemberEntry, data: &[u8]) -> Result<(ChunkEntry, u64), A
     Ok((chunk, records))
 }
 
-/// One partition's archives, split into the live set and the retired rest.
+/// One partition's archives: live, retired (wholly covered by live ones) and in conflict.
 #[derive(Debug, Default)]
 struct PartitionPlan {
     live: Vec<SegmentEntry>,
     retired: Vec<SegmentEntry>,
+    conflicts: Vec<SegmentEntry>,
 }
 
-fn plan_partition(mut candidates: Vec<SegmentEntry>) -> PartitionPlan {
+/// Whether the offsets of `seg` all lie in `covering` (sorted, non-overlapping) segments.
+fn covered(seg: &SegmentEntry, covering: &[&SegmentEntry]) -> bool {
+    let mut next = seg.base_offset.get();
+    for c in covering {
+        if c.base_offset.get() <= next && next <= c.last_offset.get() {
+            next = c.last_offset.get().saturating_add(1);
+        }
+        if next > seg.last_offset.get() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Splits one partition's archives. `existing` are the catalog's segments (kept as they are);
+/// candidates are taken widest first (a merge's output before its inputs), then those of a source
+/// never quarantined, then the oldest (the build that won the registration race), then by key. A
+/// candidate is live if it overlaps nothing live, retired if live segments cover all its offsets,
+/// else in conflict (left unregistered and reported: never retired while it holds offsets nothing
+/// else holds).
+fn plan_partition(
+    existing: &[SegmentEntry],
+    mut candidates: Vec<SegmentEntry>,
+    quarantined_sources: &HashSet<String>,
+) -> PartitionPlan {
     candidates.sort_by(|a, b| {
         let span = |s: &SegmentEntry| s.last_offset.get() - s.base_offset.get();
-        b.created_at_ms
-            .cmp(&a.created_at_ms)
-            .then(span(b).cmp(&span(a)))
+        span(b)
+            .cmp(&span(a))
+            .then(
+                quarantined_sources
+                    .contains(&a.source)
+                    .cmp(&quarantined_sources.contains(&b.source)),
+            )
+            .then(a.created_at_ms.cmp(&b.created_at_ms))
             .then(a.archive_key.cmp(&b.archive_key))
     });
     let mut plan = PartitionPlan::default();
     for candidate in candidates {
-        if plan.live.iter().any(|live| live.overlaps(&candidate)) {
+        let mut live: Vec<&SegmentEntry> = existing.iter().chain(&plan.live).collect();
+        live.sort_by_key(|s| s.base_offset);
+        if !live.iter().any(|l| l.overlaps(&candidate)) {
+            plan.live.push(candidate);
+        } else if covered(&candidate, &live) {
             plan.retired.push(candidate);
         } else {
-            plan.live.push(candidate);
+            plan.conflicts.push(candidate);
         }
     }
     plan.live.sort_by_key(|s| s.base_offset);
     plan
 }
 
+/// Segments added per swap: well inside DynamoDB's 100 actions per transaction.
+const SEGMENTS_PER_SWAP: usize = 25;
+
 impl Pipeline {
     /// Rebuilds the catalog from the store's archives and quarantine reports (see the module
     /// docs). Refuses with [`PipelineError::CatalogNotEmpty`] when the catalog has segments or
     /// retirements, unless `options.force`.
+    ///
+    /// Everything is read and planned before the first write; objects that cannot be read or
+    /// described are reported and skipped. Then, per partition, live segments are committed
+    /// before the archives they cover are recorded as retired, so no archive is ever recorded for
+    /// deletion before what replaces it is live. A catalog error stops the rebuild (re-run it with
+    /// `force`: it adds only what is missing).
     pub async fn rebuild_catalog(&self, options: RebuildOptions) -> PipelineResult<RebuildReport> {
         let existing = self.catalog.partitions().await?;
         let retired = self.catalog.retired_archives().await?;
@@ -297,20 +348,27 @@ impl Pipeline {
             ..RebuildReport::default()
         };
         let mut known: HashSet<ObjectKey> = retired.into_iter().map(|r| r.key).collect();
-        let mut present: HashSet<SegmentId> = HashSet::new();
+        let mut existing_segments: BTreeMap<TopicPartition, Vec<SegmentEntry>> = BTreeMap::new();
         for info in &existing {
-            for seg in self.catalog.segments(&info.tp).await? {
-                known.insert(seg.archive_key);
-                present.insert(seg.id);
-            }
+            let segments = self.catalog.segments(&info.tp).await?;
+            known.extend(segments.iter().map(|s| s.archive_key.clone()));
+            existing_segments.insert(info.tp.clone(), segments);
         }
+        let quarantine = self.read_quarantine_reports(&mut report).await?;
+        let quarantined_sources: HashSet<String> = quarantine
+            .iter()
+            .map(|(_, r)| r.ledger_id.clone())
+            .collect();
         let mut by_partition: BTreeMap<TopicPartition, Vec<SegmentEntry>> = BTreeMap::new();
         for object in self.store.list(ObjectKey::ARCHIVE_PREFIX).await? {
             if known.contains(&object.key) {
                 continue;
             }
-            let bytes = self.store.get(&object.key).await?;
-            match describe_archive(&object.key, &bytes) {
+            let described = match self.store.get(&object.key).await {
+                Ok(bytes) => describe_archive(&object.key, &bytes).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot be read: {e}")),
+            };
+            match described {
                 Ok((entry, _)) => {
                     report.archives += 1;
                     by_partition
@@ -318,17 +376,18 @@ impl Pipeline {
                         .or_default()
                         .push(entry);
                 }
-                Err(e) => report.skipped.push(SkippedObject {
+                Err(reason) => report.skipped.push(SkippedObject {
                     key: object.key.to_string(),
-                    reason: e.to_string(),
+                    reason,
                 }),
             }
         }
         let now = self.clock.now_ms();
-        let mut live: Vec<SegmentEntry> = Vec::new();
         let mut ledger: BTreeMap<String, (Vec<SegmentId>, i64)> = BTreeMap::new();
         for (tp, candidates) in by_partition {
-            let plan = plan_partition(candidates);
+            let none = Vec::new();
+            let current = existing_segments.get(&tp).unwrap_or(&none);
+            let plan = plan_partition(current, candidates, &quarantined_sources);
             for seg in plan.live.iter().chain(&plan.retired) {
                 if seg.source != COMPACTION_SOURCE {
                     let (ids, at) = ledger.entry(seg.source.clone()).or_default();
@@ -336,29 +395,65 @@ impl Pipeline {
                     *at = (*at).max(seg.created_at_ms);
                 }
             }
-            for seg in plan.retired {
-                if options.dry_run {
-                    report.archives_retired += 1;
-                } else if let Err(e) = self.register_retired(&tp, &seg, &present, now).await {
-                    report.skipped.push(SkippedObject {
-                        key: seg.archive_key.to_string(),
-                        reason: format!("not registered as retired: {e}"),
-                    });
-                } else {
-                    report.archives_retired += 1;
-                }
+            for seg in &plan.conflicts {
+                report.skipped.push(SkippedObject {
+                    key: seg.archive_key.to_string(),
+                    reason: format!(
+                        "overlaps the live segments of {tp} without being covered by them; left \
+                         unregistered (garbage collection deletes it as an orphan unless it is \
+                         registered)"
+                    ),
+                });
             }
-            for seg in plan.live {
-                if present.contains(&seg.id) {
-                    report.segments_already_present += 1;
-                } else {
-                    live.push(seg);
-                }
+            report.segments_registered += plan.live.len();
+            report.archives_retired += plan.retired.len();
+            if options.dry_run {
+                continue;
+            }
+            for chunk in plan.live.chunks(SEGMENTS_PER_SWAP) {
+                self.swap_at_current(&tp, &[], chunk, now).await?;
+            }
+            let retirements: Vec<RetiredArchive> = plan
+                .retired
+                .iter()
+                .map(|seg| RetiredArchive {
+                    key: seg.archive_key.clone(),
+                    retired_at_ms: now,
+                })
+                .collect();
+            self.catalog.record_retired(&retirements).await?;
+        }
+        for (source, (ids, at_ms)) in ledger {
+            let record = IngestRecord {
+                source,
+                status: IngestStatus::Indexed,
+                segments: ids,
+                at_ms,
+            };
+            if self.write_ledger_entry(&record, options).await? {
+                report.sources_indexed += 1;
             }
         }
-        self.register_live(live, &mut ledger, options, now, &mut report)
-            .await?;
-        self.rebuild_quarantine_ledger(options, &mut report).await?;
+        for (copy, parsed) in quarantine {
+            let report_key = format!("{copy}{}", QuarantineReport::SUFFIX);
+            let reason = match report_key.parse::<ObjectKey>() {
+                Ok(key) => bounded_reason(&parsed.reason, &key),
+                Err(_) => parsed
+                    .reason
+                    .chars()
+                    .take(crate::pipeline::MAX_REASON_CHARS)
+                    .collect(),
+            };
+            let record = IngestRecord {
+                source: parsed.ledger_id,
+                status: IngestStatus::Quarantined { reason, copy },
+                segments: Vec::new(),
+                at_ms: parsed.at_ms,
+            };
+            if self.write_ledger_entry(&record, options).await? {
+                report.sources_quarantined += 1;
+            }
+        }
         report.partitions = if options.dry_run {
             0
         } else {
@@ -367,27 +462,20 @@ impl Pipeline {
         Ok(report)
     }
 
-    /// Registers `seg` and swaps it out at once, so its archive is recorded as retired at `now`.
-    async fn register_retired(
+    /// Writes `record` unless forced onto a catalog that already has an entry for its source;
+    /// whether it was (or, on a dry run, would be) written.
+    async fn write_ledger_entry(
         &self,
-        tp: &TopicPartition,
-        seg: &SegmentEntry,
-        present: &HashSet<SegmentId>,
-        now: i64,
-    ) -> PipelineResult<()> {
-        if present.contains(&seg.id) {
-            return Err(PipelineError::InvalidRequest(format!(
-                "the catalog already has segment {} of {tp} with another archive",
-                seg.id
-            )));
+        record: &IngestRecord,
+        options: RebuildOptions,
+    ) -> PipelineResult<bool> {
+        if options.force && self.catalog.ingest_record(&record.source).await?.is_some() {
+            return Ok(false);
         }
-        let version = self
-            .swap_at_current(tp, &[], std::slice::from_ref(seg), now)
-            .await?;
-        self.catalog
-            .swap_segments(tp, version, std::slice::from_ref(&seg.id), &[], now)
-            .await?;
-        Ok(())
+        if !options.dry_run {
+            self.catalog.record_ingest(record).await?;
+        }
+        Ok(true)
     }
 
     /// A swap at the partition's current version. An emptied partition has no summary but keeps
@@ -417,103 +505,22 @@ impl Pipeline {
         }
     }
 
-    /// Registers the live segments: those of each indexed source with its ledger entry, merged
-    /// ones (no source of their own) by swaps; then the ledger entries of sources all of whose
-    /// archives are retired.
-    async fn register_live(
+    /// The quarantine reports beside the quarantined copies, as (copy key, report); unreadable
+    /// reports and copies without one are reported and skipped.
+    async fn read_quarantine_reports(
         &self,
-        live: Vec<SegmentEntry>,
-        ledger: &mut BTreeMap<String, (Vec<SegmentId>, i64)>,
-        options: RebuildOptions,
-        now: i64,
         report: &mut RebuildReport,
-    ) -> PipelineResult<()> {
-        let mut by_source: BTreeMap<String, Vec<SegmentEntry>> = BTreeMap::new();
-        for seg in live {
-            by_source.entry(seg.source.clone()).or_default().push(seg);
-        }
-        if let Some(merged) = by_source.remove(COMPACTION_SOURCE) {
-            for seg in merged {
-                if options.dry_run {
-                    report.segments_registered += 1;
-                    continue;
-                }
-                let tp = seg.tp.clone();
-                match self
-                    .swap_at_current(&tp, &[], std::slice::from_ref(&seg), now)
-                    .await
-                {
-                    Ok(_) => report.segments_registered += 1,
-                    Err(e) => report.skipped.push(SkippedObject {
-                        key: seg.archive_key.to_string(),
-                        reason: format!("not registered: {e}"),
-                    }),
-                }
-            }
-        }
-        for (source, segments) in by_source {
-            let (ids, at_ms) = ledger.remove(&source).unwrap_or_default();
-            let record = IngestRecord {
-                source: source.clone(),
-                status: IngestStatus::Indexed,
-                segments: ids,
-                at_ms,
-            };
-            if options.dry_run {
-                report.segments_registered += segments.len();
-                report.sources_indexed += 1;
-                continue;
-            }
-            match self.catalog.register(&record, &segments).await {
-                Ok(outcome) => {
-                    report.segments_registered += outcome.added;
-                    report.segments_already_present += outcome.already_present.len();
-                    report.sources_indexed += 1;
-                }
-                Err(e) => {
-                    for seg in &segments {
-                        report.skipped.push(SkippedObject {
-                            key: seg.archive_key.to_string(),
-                            reason: format!("not registered: {e}"),
-                        });
-                    }
-                }
-            }
-        }
-        for (source, (ids, at_ms)) in std::mem::take(ledger) {
-            if options.force && self.catalog.ingest_record(&source).await?.is_some() {
-                continue;
-            }
-            report.sources_indexed += 1;
-            if !options.dry_run {
-                let status = IngestStatus::Indexed;
-                let record = IngestRecord {
-                    source,
-                    status,
-                    segments: ids,
-                    at_ms,
-                };
-                self.catalog.record_ingest(&record).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Ledger entries of quarantined sources, from the reports beside their copies.
-    async fn rebuild_quarantine_ledger(
-        &self,
-        options: RebuildOptions,
-        report: &mut RebuildReport,
-    ) -> PipelineResult<()> {
+    ) -> PipelineResult<Vec<(String, QuarantineReport)>> {
         let objects = self.store.list(ObjectKey::QUARANTINE_PREFIX).await?;
-        let reports: HashSet<&str> = objects
+        let with_report: HashSet<&str> = objects
             .iter()
             .filter_map(|o| o.key.as_str().strip_suffix(QuarantineReport::SUFFIX))
             .collect();
+        let mut out = Vec::new();
         for object in &objects {
             let key = object.key.as_str();
             let Some(copy) = key.strip_suffix(QuarantineReport::SUFFIX) else {
-                if !reports.contains(key) {
+                if !with_report.contains(key) {
                     report.skipped.push(SkippedObject {
                         key: key.to_owned(),
                         reason: "a quarantined copy without a report: its ledger id is unknown"
@@ -522,41 +529,19 @@ impl Pipeline {
                 }
                 continue;
             };
-            let body = self.store.get(&object.key).await?;
-            let parsed: QuarantineReport = match serde_json::from_slice(&body) {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    report.skipped.push(SkippedObject {
-                        key: key.to_owned(),
-                        reason: format!("not a quarantine report: {e}"),
-                    });
-                    continue;
-                }
+            let parsed = match self.store.get(&object.key).await {
+                Ok(body) => serde_json::from_slice::<QuarantineReport>(&body)
+                    .map_err(|e| format!("not a quarantine report: {e}")),
+                Err(e) => Err(format!("cannot be read: {e}")),
             };
-            if options.force
-                && self
-                    .catalog
-                    .ingest_record(&parsed.ledger_id)
-                    .await?
-                    .is_some()
-            {
-                continue;
+            match parsed {
+                Ok(parsed) => out.push((copy.to_owned(), parsed)),
+                Err(reason) => report.skipped.push(SkippedObject {
+                    key: key.to_owned(),
+                    reason,
+                }),
             }
-            report.sources_quarantined += 1;
-            if options.dry_run {
-                continue;
-            }
-            let record = IngestRecord {
-                source: parsed.ledger_id,
-                status: IngestStatus::Quarantined {
-                    reason: bounded_reason(&parsed.reason, &object.key),
-                    copy: copy.to_owned(),
-                },
-                segments: Vec::new(),
-                at_ms: parsed.at_ms,
-            };
-            self.catalog.record_ingest(&record).await?;
         }
-        Ok(())
+        Ok(out)
     }
 }
