@@ -445,7 +445,7 @@ def test_a_batch_larger_than_any_response_is_served_through_a_presigned_redirect
         fetched = got.read()
     assert fetched == batch
     assert DefaultRecordBatch(bytearray(fetched)).validate_crc()
-    # Asked again: the same export, not a second copy.
+    # Asked again: the same export object (put again, which restarts its lifecycle day).
     _, again, _ = stack.api(path, {"offset": 0})
     assert again["location"].split("?")[0] == headers["location"].split("?")[0]
     exports = stack.s3.list_objects_v2(Bucket=stack.bucket, Prefix="exports/huge/0/")["Contents"]

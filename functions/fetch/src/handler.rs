@@ -229,17 +229,17 @@ impl Fetcher {
         }
     }
 
-    /// A window too large for a response body: its bytes are put under `exports/` (a lifecycle
-    /// rule deletes them) and the answer is a `303 See Other` to a presigned URL of them, with
+    /// A window too large for a response body: its bytes are put under `exports/` (same bytes,
+    /// same key; a lifecycle rule deletes them a day later) and the answer is a `303 See Other` to a presigned URL of them, with
     /// the window's headers; the bytes behind the URL are exactly the batches.
     async fn export(&self, result: &FetchResult) -> Result<HttpResponse, PipelineError> {
         let store = self.pipeline.store();
         let crc = crc32c::crc32c(&result.batches);
         let key = ObjectKey::export(&result.tp, result.first_offset, result.last_offset, crc);
         let size = result.batches.len();
-        if !store.exists(&key).await? {
-            store.put(&key, result.batches.clone()).await?;
-        }
+        // Put every time, even when it exists: a new object restarts the lifecycle rule's day,
+        // so the URL handed out never outlives the bytes behind it.
+        store.put(&key, result.batches.clone()).await?;
         let Some(url) = store.presigned_get(&key, EXPORT_URL_TTL).await? else {
             let message = format!(
                 "the batch at offset {} is {size} bytes, more than a response holds \
