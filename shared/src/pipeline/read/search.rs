@@ -104,15 +104,19 @@ pub struct SearchHit {
     pub record: RecordView,
 }
 
-fn overlaps(seg: &SegmentEntry, req: &SearchRequest) -> bool {
-    let offsets_ok = req
+/// Whether `seg` may hold a record the filter lets through (an empty range lets nothing through).
+fn overlaps(seg: &SegmentEntry, filter: &SearchFilter) -> bool {
+    let meets = |r: &RangeInclusive<i64>, lo: i64, hi: i64| {
+        r.start() <= r.end() && lo <= *r.end() && *r.start() <= hi
+    };
+    let offsets_ok = filter
         .offsets
         .as_ref()
-        .is_none_or(|r| seg.base_offset.get() <= *r.end() && *r.start() <= seg.last_offset.get());
-    let times_ok = req
+        .is_none_or(|r| meets(r, seg.base_offset.get(), seg.last_offset.get()));
+    let times_ok = filter
         .timestamps
         .as_ref()
-        .is_none_or(|r| seg.min_timestamp <= *r.end() && *r.start() <= seg.max_timestamp);
+        .is_none_or(|r| meets(r, seg.min_timestamp, seg.max_timestamp));
     offsets_ok && times_ok
 }
 
@@ -190,17 +194,7 @@ impl Pipeline {
             if page.is_done() {
                 break;
             }
-            let seg_req = SearchRequest {
-                offsets: filter.offsets.clone(),
-                ..SearchRequest::default()
-            };
-            if !overlaps(
-                seg,
-                &SearchRequest {
-                    timestamps: req.timestamps.clone(),
-                    ..seg_req
-                },
-            ) {
+            if !overlaps(seg, filter) {
                 continue;
             }
             let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
