@@ -32,6 +32,6 @@ pub use document::IndexDoc;
 pub use error::IndexError;
 pub use files::{IndexFiles, MAX_FILE_NAME_LEN, META_FILE};
 pub use merge::merge;
-pub use query::{SearchFilter, query_syntax_error};
+pub use query::{MAX_QUERY_BYTES, MAX_QUERY_NESTING, SearchFilter, query_syntax_error};
 pub use reader::{Hit, IndexReader};
 pub use schema::SCHEMA_VERSION;

@@ -1,7 +1,8 @@
 //! Bad queries and damaged file sets give errors, never panics.
 
 use super::super::{
-    IndexError, IndexFiles, IndexReader, META_FILE, SearchFilter, query_syntax_error,
+    IndexError, IndexFiles, IndexReader, MAX_QUERY_BYTES, MAX_QUERY_NESTING, META_FILE,
+    SearchFilter, query_syntax_error,
 };
 use super::fixture::{build, records};
 
@@ -72,6 +73,49 @@ fn good_queries_validate() {
     ] {
         assert_eq!(query_syntax_error(query), None, "{query:?}");
     }
+}
+
+/// Found by fuzzing (fuzz/findings/index_query-slow-unit.txt): 46 unclosed groups cost tantivy's
+/// grammar half a second of backtracking. Queries past the nesting or length bound are refused
+/// before it runs; queries inside them, parentheses in phrases and escaped ones still work.
+#[test]
+fn query_complexity_is_bounded() {
+    let finding = include_str!("../../../../fuzz/findings/index_query-slow-unit.txt");
+    let reason = query_syntax_error(finding).unwrap_or_default();
+    assert!(reason.contains("nests parentheses"), "{reason}");
+
+    let nested = |depth: usize| format!("{}hello{}", "(".repeat(depth), ")".repeat(depth));
+    assert_eq!(query_syntax_error(&nested(MAX_QUERY_NESTING)), None);
+    let too_deep = query_syntax_error(&nested(MAX_QUERY_NESTING + 1)).unwrap_or_default();
+    assert!(
+        too_deep.contains(&format!("more than {MAX_QUERY_NESTING}")),
+        "{too_deep}"
+    );
+    // Depth, not count: many groups side by side are fine.
+    let wide = vec!["(a OR b)"; 100].join(" AND ");
+    assert_eq!(query_syntax_error(&wide), None);
+    // Parentheses inside a phrase or escaped are text.
+    let phrase = format!("\"{}\"", "(".repeat(40));
+    assert_eq!(query_syntax_error(&phrase), None);
+    let escaped = "\\(".repeat(40);
+    assert_eq!(query_syntax_error(&escaped), None);
+
+    let longest = format!("a{}", " a".repeat((MAX_QUERY_BYTES - 1) / 2));
+    assert!(longest.len() <= MAX_QUERY_BYTES);
+    assert_eq!(query_syntax_error(&longest), None);
+    let too_long = format!("{longest} bb");
+    let reason = query_syntax_error(&too_long).unwrap_or_default();
+    assert!(
+        reason.contains(&format!("at most {MAX_QUERY_BYTES}")),
+        "{reason}"
+    );
+
+    let reader = IndexReader::open(small_index()).expect("open");
+    let searched = reader.search(&nested(MAX_QUERY_NESTING + 1), &SearchFilter::default(), 10);
+    assert!(
+        matches!(searched, Err(IndexError::InvalidQuery(_))),
+        "{searched:?}"
+    );
 }
 
 #[test]
