@@ -2,6 +2,7 @@
 
 use tier::pipeline::{
     CompactionPolicy, CompactionRequest, PipelineConfig, Retention, RetentionPolicy,
+    SegmentCacheConfig,
 };
 
 /// A configuration variable that is missing or malformed.
@@ -27,6 +28,11 @@ pub struct Config {
     pub compression_level: u32,
     /// `TIER_CACHE_BYTES`: fetch read cache kept across warm invocations.
     pub cache_bytes: usize,
+    /// `TIER_CACHE_SEGMENT_BYTES`: fetch cache of segment entries kept across warm invocations.
+    pub segment_cache_bytes: usize,
+    /// `TIER_CACHE_SEGMENT_TTL_SECONDS`: how long a cached segment entry is used; shorter than
+    /// the grace period (checked here), so every archive it names is still in the bucket.
+    pub segment_cache_ttl_seconds: u64,
     /// `TIER_MAX_FETCH_BYTES`: cap on a fetch's `max_bytes` (the response must fit 6 MB after base64).
     pub max_fetch_bytes: usize,
     /// Compactor retention: `TIER_RETENTION_HOURS` (by age, 0 = no limit) and
@@ -82,9 +88,23 @@ impl Config {
         let config = Config {
             bucket: required(&get, "TIER_BUCKET")?,
             table: required(&get, "TIER_TABLE")?,
-            chunk_bytes: parse(&get, "TIER_CHUNK_BYTES", 1 << 20)?,
+            chunk_bytes: parse(
+                &get,
+                "TIER_CHUNK_BYTES",
+                tier::archive::ArchiveOptions::default().chunk_target_bytes,
+            )?,
             compression_level: parse(&get, "TIER_COMPRESSION_LEVEL", 6)?,
             cache_bytes: parse(&get, "TIER_CACHE_BYTES", 128 << 20)?,
+            segment_cache_bytes: parse(
+                &get,
+                "TIER_CACHE_SEGMENT_BYTES",
+                SegmentCacheConfig::RECOMMENDED.max_bytes,
+            )?,
+            segment_cache_ttl_seconds: parse(
+                &get,
+                "TIER_CACHE_SEGMENT_TTL_SECONDS",
+                SegmentCacheConfig::RECOMMENDED.ttl_ms.unsigned_abs() / 1_000,
+            )?,
             max_fetch_bytes: parse(&get, "TIER_MAX_FETCH_BYTES", FETCH_BYTES_LIMIT)?,
             retention: RetentionPolicy {
                 default: Retention::from_hours_and_bytes(
@@ -121,6 +141,20 @@ impl Config {
                 "must be 1 to 4194304 (the 6 MB response limit after base64)",
             );
         }
+        if config.grace_minutes == 0 {
+            return bad("TIER_GRACE_MINUTES", "must be at least 1");
+        }
+        let grace_seconds = config.grace_minutes.saturating_mul(60);
+        if config.segment_cache_bytes > 0 && config.segment_cache_ttl_seconds >= grace_seconds {
+            return Err(ConfigError {
+                name: "TIER_CACHE_SEGMENT_TTL_SECONDS",
+                reason: format!(
+                    "{} s is not shorter than TIER_GRACE_MINUTES ({grace_seconds} s): a cached \
+                     segment could name an archive already deleted",
+                    config.segment_cache_ttl_seconds
+                ),
+            });
+        }
         Ok(config)
     }
 
@@ -131,6 +165,11 @@ impl Config {
         p.archive.compression_level = self.compression_level;
         p.max_fetch_bytes = self.max_fetch_bytes;
         p.cache_bytes = self.cache_bytes;
+        p.segment_cache = SegmentCacheConfig {
+            max_bytes: self.segment_cache_bytes,
+            ttl_ms: i64::try_from(self.segment_cache_ttl_seconds.saturating_mul(1_000))
+                .unwrap_or(i64::MAX),
+        };
         p
     }
 
@@ -170,7 +209,7 @@ mod tests {
         let c = config(&[("TIER_BUCKET", "b"), ("TIER_TABLE", "t")]).unwrap();
         assert_eq!(
             (c.chunk_bytes, c.max_fetch_bytes, c.grace_minutes),
-            (1 << 20, 4 << 20, 15)
+            (256 << 10, 4 << 20, 15)
         );
         assert_eq!(c.pipeline_config().cache_bytes, 128 << 20);
         let err = config(&[("TIER_TABLE", "t")]).unwrap_err();
@@ -218,5 +257,38 @@ mod tests {
         );
         let none = config(&[("TIER_BUCKET", "b"), ("TIER_TABLE", "t")]).unwrap();
         assert!(none.compaction_request().retention.default.is_unlimited());
+    }
+
+    #[test]
+    fn the_segment_cache_ttl_must_be_shorter_than_the_grace_period() {
+        let base = [("TIER_BUCKET", "b"), ("TIER_TABLE", "t")];
+        let on = config(&base).unwrap().pipeline_config().segment_cache;
+        assert_eq!(
+            (on.max_bytes, on.ttl_ms),
+            (32 << 20, 60_000),
+            "on by default"
+        );
+        let with = |vars: &[(&str, &str)]| config(&[&base[..], vars].concat());
+        let err = with(&[
+            ("TIER_GRACE_MINUTES", "1"),
+            ("TIER_CACHE_SEGMENT_TTL_SECONDS", "60"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "TIER_CACHE_SEGMENT_TTL_SECONDS");
+        assert!(err.reason.contains("60 s is not shorter"), "{}", err.reason);
+        let ok = with(&[
+            ("TIER_GRACE_MINUTES", "1"),
+            ("TIER_CACHE_SEGMENT_TTL_SECONDS", "59"),
+        ]);
+        assert_eq!(ok.unwrap().pipeline_config().segment_cache.ttl_ms, 59_000);
+        // A cache turned off needs no check.
+        let off = with(&[
+            ("TIER_GRACE_MINUTES", "1"),
+            ("TIER_CACHE_SEGMENT_TTL_SECONDS", "600"),
+            ("TIER_CACHE_SEGMENT_BYTES", "0"),
+        ]);
+        assert!(!off.unwrap().pipeline_config().segment_cache.enabled());
+        let err = with(&[("TIER_GRACE_MINUTES", "0")]).unwrap_err();
+        assert_eq!(err.name, "TIER_GRACE_MINUTES");
     }
 }

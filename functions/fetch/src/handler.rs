@@ -71,6 +71,7 @@ impl Fetcher {
         metrics: &mut Metrics,
     ) -> HttpResponse {
         let before = self.pipeline.cache_stats();
+        let segments_before = self.pipeline.segment_cache_stats();
         let response = match Route::parse(req) {
             Ok(route) => self
                 .route(route, metrics)
@@ -79,7 +80,18 @@ impl Fetcher {
             Err(e) => HttpResponse::from_route(&e),
         };
         let after = self.pipeline.cache_stats();
+        let segments_after = self.pipeline.segment_cache_stats();
         metrics.add("Requests", 1.0, "Count");
+        metrics.add(
+            "SegmentCacheHits",
+            (segments_after.hits - segments_before.hits) as f64,
+            "Count",
+        );
+        metrics.add(
+            "SegmentCacheMisses",
+            (segments_after.misses - segments_before.misses) as f64,
+            "Count",
+        );
         metrics.add("CacheHits", (after.hits - before.hits) as f64, "Count");
         metrics.add(
             "CacheMisses",

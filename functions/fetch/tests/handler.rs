@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tier::clock::SystemClock;
 use tier::kafka::Compression;
-use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig};
+use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig, SegmentCacheConfig};
 use tier::synth::{self, SynthSpec, ValueShape};
 use tier_fetch::handler::Fetcher;
 use tier_fetch::response::HttpResponse;
@@ -17,6 +17,10 @@ async fn fixture() -> (Fetcher, Pipeline, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = PipelineConfig {
         cache_bytes: 16 << 20,
+        segment_cache: SegmentCacheConfig {
+            max_bytes: 1 << 20,
+            ttl_ms: 60_000,
+        },
         ..PipelineConfig::default()
     };
     let pipeline = Pipeline::embedded(dir.path(), Arc::new(SystemClock), config).unwrap();
@@ -269,6 +273,26 @@ async fn listings_offsets_and_search_answer_from_the_catalog_and_indexes() {
         metrics.to_json(0)["CacheHits"].as_f64().unwrap() > 0.0,
         "the index cache serves a repeated search"
     );
+    // The first fetch of partition 1 asks the catalog; the same fetch again does not (nor for a
+    // next segment when it reaches the partition's end: it would have to be cached).
+    let records = "/v1/topics/orders/partitions/1/records";
+    let mut counts = Vec::new();
+    for _ in 0..2 {
+        let mut metrics = Metrics::new("fetch");
+        let r = f
+            .handle(
+                &request("GET", records, &[("offset", "150")], None),
+                &mut metrics,
+            )
+            .await;
+        assert_eq!(r.status_code, 200);
+        let doc = metrics.to_json(0);
+        counts.push((
+            doc["SegmentCacheHits"].as_f64(),
+            doc["SegmentCacheMisses"].as_f64(),
+        ));
+    }
+    assert_eq!(counts, [(Some(0.0), Some(1.0)), (Some(1.0), Some(0.0))]);
 }
 
 /// Every API event in events/ names a route of the router.

@@ -29,7 +29,7 @@ pub struct ArchiveOptions {
 impl Default for ArchiveOptions {
     fn default() -> Self {
         Self {
-            chunk_target_bytes: 1 << 20,
+            chunk_target_bytes: 256 << 10,
             compression_level: 6,
             precompressed_level: 0,
             index_level: 1,

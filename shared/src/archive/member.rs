@@ -176,6 +176,223 @@ pub(crate) fn decode(
     Ok((decoded, consumed))
 }
 
+/// Appends to `out` the data of the file member at the front of `input`, which must be exactly
+/// one member, for a caller that knows from a TOC the file's name and size. A stream of stored
+/// blocks is copied from the block payloads straight into `out`; any other is inflated in one
+/// pass into a buffer of exactly the tar entry's size (no window or stream buffers), whose data
+/// is then appended. On error `out` is left as it was.
+///
+/// Checks the canonical gzip header, the tar header against `expect`, zero padding, that the
+/// deflate stream ends exactly there, the gzip ISIZE, and that no byte follows the trailer. The
+/// gzip CRC-32 is not recomputed: callers verify the data against the TOC's CRC-32C, which covers
+/// every byte they use ([`decode`] checks both).
+pub(crate) fn decode_exact(
+    input: &[u8],
+    at: u64,
+    expect: Expect<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), ArchiveError> {
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+
+    let corrupt = |reason: &str| ArchiveError::CorruptMember {
+        at,
+        reason: reason.to_owned(),
+    };
+    let header = input
+        .get(..GZIP_HEADER.len())
+        .ok_or_else(|| truncated(at, "gzip header"))?;
+    if header != GZIP_HEADER {
+        return Err(if GZIP_HEADER.starts_with(header) {
+            truncated(at, "gzip header")
+        } else {
+            corrupt("not the canonical gzip member header")
+        });
+    }
+    let body = input.get(GZIP_HEADER.len()..).unwrap_or_default();
+    let entry_len = (BLOCK as u64)
+        .saturating_add(expect.size)
+        .saturating_add(tarhdr::padding_len(expect.size) as u64);
+    // Deflate expands at most ~1032:1: a size beyond that cannot be in this member.
+    if entry_len
+        > (body.len() as u64)
+            .saturating_mul(1032)
+            .saturating_add(BLOCK as u64)
+    {
+        return Err(ArchiveError::LengthMismatch {
+            name: expect.name.to_owned(),
+            expected: expect.size,
+            actual: 0,
+        });
+    }
+    let entry_len_usize = usize::try_from(entry_len).map_err(|_| corrupt("entry too large"))?;
+    if let Some((payloads, used)) = stored_blocks(body) {
+        let start = out.len();
+        let result = stored_entry_data(&payloads, &body[used..], entry_len_usize, at, expect, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        return result;
+    }
+    let mut entry = vec![0u8; entry_len_usize];
+    let mut state = Box::<DecompressorOxide>::default();
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let (status, read, written) = decompress(&mut state, body, &mut entry, 0, flags);
+    match status {
+        TINFLStatus::Done => {}
+        TINFLStatus::HasMoreOutput => {
+            return Err(corrupt("member content is longer than its tar entry"));
+        }
+        TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+            return Err(truncated(at, "deflate stream"));
+        }
+        _ => return Err(corrupt("invalid deflate stream")),
+    }
+    let header_block = entry.get(..BLOCK).filter(|_| written >= BLOCK);
+    let Some(header_block) = header_block else {
+        return Err(corrupt("member content ends inside the tar header"));
+    };
+    let mut block = [0u8; BLOCK];
+    block.copy_from_slice(header_block);
+    check_file_header(&block, at, &expect)?;
+    if (written as u64) < entry_len {
+        return Err(corrupt("member content ends inside the file data"));
+    }
+    let data_end = BLOCK + expect.size as usize;
+    if entry
+        .get(data_end..)
+        .is_some_and(|pad| pad.iter().any(|&b| b != 0))
+    {
+        return Err(corrupt("tar padding is not zero"));
+    }
+    check_trailer(body.get(read..).unwrap_or_default(), entry_len_usize, at)?;
+    out.extend_from_slice(&entry[BLOCK..data_end]);
+    Ok(())
+}
+
+/// The payloads of a deflate stream made only of stored blocks (RFC 1951 §3.2.4: what level 0
+/// writes, as for chunks of compressed batches), and the bytes the stream occupies; `None` for
+/// any other stream, which the general decoder then reads (and judges).
+fn stored_blocks(body: &[u8]) -> Option<(Vec<&[u8]>, usize)> {
+    let mut payloads = Vec::new();
+    let mut pos = 0;
+    loop {
+        // Block header bits: BFINAL, then BTYPE 00 (stored); the rest of the byte is padding.
+        let first = *body.get(pos)?;
+        if first & 0b110 != 0 {
+            return None;
+        }
+        let len = u16::from_le_bytes([*body.get(pos + 1)?, *body.get(pos + 2)?]);
+        let nlen = u16::from_le_bytes([*body.get(pos + 3)?, *body.get(pos + 4)?]);
+        if len != !nlen {
+            return None;
+        }
+        let start = pos + 5;
+        payloads.push(body.get(start..start + usize::from(len))?);
+        pos = start + usize::from(len);
+        if first & 1 == 1 {
+            return Some((payloads, pos));
+        }
+    }
+}
+
+/// [`decode_exact`] for a stream of stored blocks: the entry is read straight from the block
+/// payloads, and only the file data is copied (once).
+fn stored_entry_data(
+    payloads: &[&[u8]],
+    rest: &[u8],
+    entry_len: usize,
+    at: u64,
+    expect: Expect<'_>,
+    data: &mut Vec<u8>,
+) -> Result<(), ArchiveError> {
+    let corrupt = |reason: &str| ArchiveError::CorruptMember {
+        at,
+        reason: reason.to_owned(),
+    };
+    let total: usize = payloads.iter().map(|p| p.len()).sum();
+    if total < BLOCK {
+        return Err(corrupt("member content ends inside the tar header"));
+    }
+    // The logical layout: tar header [0, BLOCK), data [BLOCK, data_end), padding after.
+    let data_end = BLOCK.saturating_add(usize::try_from(expect.size).unwrap_or(usize::MAX));
+    let mut header = [0u8; BLOCK];
+    data.reserve(total.min(data_end) - BLOCK);
+    let mut padding_is_zero = true;
+    let mut position = 0usize;
+    for payload in payloads {
+        let end = position + payload.len();
+        let part = |from: usize, to: usize| &payload[from - position..to - position];
+        if position < BLOCK {
+            let upto = end.min(BLOCK);
+            header[position..upto].copy_from_slice(part(position, upto));
+        }
+        let (from, to) = (position.max(BLOCK), end.min(data_end));
+        if from < to {
+            data.extend_from_slice(part(from, to));
+        }
+        let pad_from = position.max(data_end);
+        if pad_from < end {
+            padding_is_zero &= part(pad_from, end).iter().all(|&b| b == 0);
+        }
+        position = end;
+    }
+    check_file_header(&header, at, &expect)?;
+    if total < entry_len {
+        return Err(corrupt("member content ends inside the file data"));
+    }
+    if total > entry_len {
+        return Err(corrupt("member content is longer than its tar entry"));
+    }
+    if !padding_is_zero {
+        return Err(corrupt("tar padding is not zero"));
+    }
+    check_trailer(rest, entry_len, at)
+}
+
+/// The tar header of a member read for a TOC entry: a regular file of the expected name and size.
+fn check_file_header(
+    block: &[u8; BLOCK],
+    at: u64,
+    expect: &Expect<'_>,
+) -> Result<(), ArchiveError> {
+    match tarhdr::parse(block, at)? {
+        Parsed::File { name, .. } if name != expect.name => Err(ArchiveError::NameMismatch {
+            expected: expect.name.to_owned(),
+            actual: name,
+        }),
+        Parsed::File { name, size } if size != expect.size => Err(ArchiveError::LengthMismatch {
+            name,
+            expected: expect.size,
+            actual: size,
+        }),
+        Parsed::File { .. } => Ok(()),
+        Parsed::Zero => Err(ArchiveError::CorruptMember {
+            at,
+            reason: "end-of-archive member, not a file".to_owned(),
+        }),
+    }
+}
+
+/// The gzip trailer after the deflate stream: ISIZE must be `entry_len`, and nothing may follow.
+fn check_trailer(rest: &[u8], entry_len: usize, at: u64) -> Result<(), ArchiveError> {
+    let corrupt = |reason: &str| ArchiveError::CorruptMember {
+        at,
+        reason: reason.to_owned(),
+    };
+    let trailer = rest
+        .get(..GZIP_TRAILER_LEN)
+        .ok_or_else(|| truncated(at, "gzip trailer"))?;
+    if trailer[4..] != (entry_len as u32).to_le_bytes() {
+        return Err(corrupt("gzip ISIZE mismatch"));
+    }
+    if rest.len() > GZIP_TRAILER_LEN {
+        let extra = rest.len() - GZIP_TRAILER_LEN;
+        return Err(corrupt(&format!("{extra} bytes after the gzip member")));
+    }
+    Ok(())
+}
+
 /// Reads exactly `buf.len()` decompressed bytes; a deflate stream that ends
 /// early is corruption, input that runs out is truncation.
 fn fill(stream: &mut impl Read, buf: &mut [u8], at: u64, what: &str) -> Result<(), ArchiveError> {

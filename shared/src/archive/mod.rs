@@ -47,6 +47,9 @@ pub use names::{
     chunk_member_name, index_member_name, validate_index_name,
 };
 pub use range::ByteRange;
-pub use reader::{ArchiveListing, list_members, read_chunk, read_entry, read_member, read_members};
+pub use reader::{
+    ArchiveListing, list_members, read_chunk, read_chunk_into, read_entry, read_member,
+    read_members,
+};
 pub use toc::{ChunkEntry, MemberEntry, Toc};
 pub use writer::{ArchiveIdentity, ArchiveWriter, WrittenArchive};

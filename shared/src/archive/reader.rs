@@ -58,21 +58,44 @@ pub fn read_members(
 /// `entry.data_len` bytes (checked before decompressing the data) whose
 /// CRC-32C equals `entry.crc32c`.
 pub fn read_chunk(member: &[u8], entry: &ChunkEntry) -> Result<Vec<u8>, ArchiveError> {
+    let mut data = Vec::new();
+    read_chunk_into(member, entry, &mut data)?;
+    Ok(data)
+}
+
+/// [`read_chunk`], appending the batch bytes to `out` (for a caller assembling a response):
+/// a chunk stored uncompressed is copied once, from the member straight into `out`. On error
+/// `out` is left as it was.
+pub fn read_chunk_into(
+    member: &[u8],
+    entry: &ChunkEntry,
+    out: &mut Vec<u8>,
+) -> Result<(), ArchiveError> {
     let name = chunk_member_name(entry.first_offset);
-    read_checked(member, &name, entry.range, entry.data_len, entry.crc32c)
+    read_checked(
+        member,
+        &name,
+        entry.range,
+        entry.data_len,
+        entry.crc32c,
+        out,
+    )
 }
 
 /// Like [`read_chunk`] for an index file or the manifest: checks the member
 /// against `entry` (length of `member`, name, data length, CRC-32C) and
 /// returns the file data.
 pub fn read_entry(member: &[u8], entry: &MemberEntry) -> Result<Vec<u8>, ArchiveError> {
+    let mut data = Vec::new();
     read_checked(
         member,
         &entry.name,
         entry.range,
         entry.data_len,
         entry.crc32c,
-    )
+        &mut data,
+    )?;
+    Ok(data)
 }
 
 fn read_checked(
@@ -81,7 +104,8 @@ fn read_checked(
     range: ByteRange,
     size: u64,
     crc: u32,
-) -> Result<Vec<u8>, ArchiveError> {
+    out: &mut Vec<u8>,
+) -> Result<(), ArchiveError> {
     let at = range.start;
     let have = input.len() as u64;
     if have < range.len() {
@@ -92,16 +116,18 @@ fn read_checked(
         let reason = format!("member is {have} bytes, TOC range has {}", range.len());
         return Err(ArchiveError::CorruptMember { at, reason });
     }
-    let (_, data) = read_member_at(input, at, Some(Expect { name, size }))?;
-    let actual = crc32c::crc32c(&data);
+    let start = out.len();
+    member::decode_exact(input, at, Expect { name, size }, out)?;
+    let actual = crc32c::crc32c(&out[start..]);
     if actual != crc {
+        out.truncate(start);
         return Err(ArchiveError::ChecksumMismatch {
             name: name.to_owned(),
             expected: crc,
             actual,
         });
     }
-    Ok(data)
+    Ok(())
 }
 
 /// Every member of a whole archive, as found by walking it.

@@ -24,7 +24,8 @@ pub use maintain::{
 };
 pub use read::{
     CacheStats, Encoding, FetchRequest, FetchResult, HeaderView, OffsetQuery, OffsetResult,
-    ReadCache, RecordView, SearchCursor, SearchHit, SearchPage, SearchRequest,
+    ReadCache, RecordView, SearchCursor, SearchHit, SearchPage, SearchRequest, SegmentCacheConfig,
+    SegmentCacheStats,
 };
 
 use crate::archive::ArchiveOptions;
@@ -43,6 +44,11 @@ pub struct PipelineConfig {
     pub max_search_hits: usize,
     /// Bytes of decoded chunks and opened indexes kept in memory across requests (0: no cache).
     pub cache_bytes: usize,
+    /// Segment entries kept in memory across fetches, so a warm process skips the catalog
+    /// (disabled by default; its TTL must be shorter than the GC grace period). When on, a fetch
+    /// makes at most one catalog request: it extends its result past a segment's end only into
+    /// a segment the cache holds, and otherwise ends at the boundary.
+    pub segment_cache: SegmentCacheConfig,
 }
 
 impl Default for PipelineConfig {
@@ -52,6 +58,7 @@ impl Default for PipelineConfig {
             max_fetch_bytes: 64 << 20,
             max_search_hits: 10_000,
             cache_bytes: 0,
+            segment_cache: SegmentCacheConfig::default(),
         }
     }
 }
@@ -64,6 +71,7 @@ pub struct Pipeline {
     clock: Arc<dyn Clock>,
     config: PipelineConfig,
     cache: Arc<ReadCache>,
+    segments: Arc<read::SegmentCache>,
 }
 
 impl Pipeline {
@@ -75,12 +83,14 @@ impl Pipeline {
         config: PipelineConfig,
     ) -> Self {
         let cache = Arc::new(ReadCache::new(config.cache_bytes));
+        let segments = Arc::new(read::SegmentCache::new(config.segment_cache));
         Pipeline {
             store,
             catalog,
             clock,
             config,
             cache,
+            segments,
         }
     }
 
@@ -102,9 +112,25 @@ impl Pipeline {
         ))
     }
 
+    /// A pipeline over the same backends and clock with another configuration, and caches of
+    /// its own (empty).
+    pub fn with_config(&self, config: PipelineConfig) -> Pipeline {
+        Pipeline::new(
+            self.store.clone(),
+            self.catalog.clone(),
+            self.clock.clone(),
+            config,
+        )
+    }
+
     /// Counters of the read cache.
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
+    }
+
+    /// Counters of the segment cache.
+    pub fn segment_cache_stats(&self) -> SegmentCacheStats {
+        self.segments.stats()
     }
 
     /// The object store.

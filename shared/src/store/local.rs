@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
 use crate::types::ObjectKey;
@@ -71,28 +70,52 @@ impl ObjectStore for LocalStore {
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>> {
-        let err = |e| io_error(key.as_str(), e);
-        let mut file = tokio::fs::File::open(self.path(key)).await.map_err(err)?;
-        let size = file.metadata().await.map_err(err)?.len();
-        let end = range.end.min(size);
-        if range.start > range.end || (range.start >= size && range.start < range.end) {
-            return Err(StoreError::new(
-                StoreErrorKind::InvalidRange,
-                key.as_str(),
-                format!(
-                    "range {}..{} outside object of {size} bytes",
-                    range.start, range.end
-                ),
-            ));
+        // Open, size and one read straight into the result, blocking (tokio's file reads go
+        // through a buffer of their own, with a copy and a pool task per piece).
+        let (path, key) = (self.path(key), key.clone());
+        let read = move || -> StoreResult<Vec<u8>> {
+            use std::io::{Read, Seek};
+            let err = |e| io_error(key.as_str(), e);
+            let mut file = std::fs::File::open(&path).map_err(err)?;
+            let size = file.metadata().map_err(err)?.len();
+            let end = range.end.min(size);
+            if range.start > range.end || (range.start >= size && range.start < range.end) {
+                return Err(StoreError::new(
+                    StoreErrorKind::InvalidRange,
+                    key.as_str(),
+                    format!(
+                        "range {}..{} outside object of {size} bytes",
+                        range.start, range.end
+                    ),
+                ));
+            }
+            let len = usize::try_from(end.saturating_sub(range.start))
+                .map_err(|e| StoreError::new(StoreErrorKind::InvalidRange, key.as_str(), e))?;
+            // Read into spare capacity: no zeroing of a buffer about to be overwritten.
+            let mut buf = Vec::with_capacity(len);
+            file.seek(std::io::SeekFrom::Start(range.start))
+                .map_err(err)?;
+            file.take(len as u64).read_to_end(&mut buf).map_err(err)?;
+            if buf.len() < len {
+                let short = std::io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    format!("file shrank: read {} of {len} bytes", buf.len()),
+                );
+                return Err(err(short));
+            }
+            Ok(buf)
+        };
+        // On a multi-threaded runtime the read runs in place (the runtime moves this worker's
+        // other tasks away meanwhile): no hand-off to a pool thread and back, which costs more
+        // than a read from the page cache.
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            return tokio::task::block_in_place(read);
         }
-        let len = usize::try_from(end.saturating_sub(range.start))
-            .map_err(|e| StoreError::new(StoreErrorKind::InvalidRange, key.as_str(), e))?;
-        let mut buf = vec![0; len];
-        file.seek(std::io::SeekFrom::Start(range.start))
-            .await
-            .map_err(err)?;
-        file.read_exact(&mut buf).await.map_err(err)?;
-        Ok(buf)
+        tokio::task::spawn_blocking(read).await.map_err(|e| {
+            StoreError::new(StoreErrorKind::Io, "local store", format!("read task: {e}"))
+        })?
     }
 
     async fn size(&self, key: &ObjectKey) -> StoreResult<u64> {

@@ -9,4 +9,5 @@ mod model;
 mod races;
 mod read;
 mod rebuild;
+mod segment_cache;
 mod support;

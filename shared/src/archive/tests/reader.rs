@@ -122,3 +122,39 @@ fn byte_range_helpers() {
             .is_err()
     );
 }
+
+/// `read_chunk_into` appends exactly what `read_chunk` returns, for stored members (level 0,
+/// read from the block payloads, chunks over 64 KiB span several stored blocks) and deflated
+/// ones alike, and leaves the buffer as it was when the member is bad.
+#[test]
+fn read_chunk_into_appends_or_leaves_the_buffer_alone() {
+    for level in [0, 6] {
+        let options = ArchiveOptions {
+            compression_level: level,
+            precompressed_level: level,
+            ..small_options(200_000)
+        };
+        let batches = simple_batches(6, 70_000, level == 6);
+        let (archive, toc) = build(options, &batches, &sample_index());
+        let mut out = b"prefix".to_vec();
+        let mut want = out.clone();
+        for c in &toc.chunks {
+            read_chunk_into(fetch(&archive, c.range), c, &mut out).expect("clean chunk");
+            want.extend(read_chunk(fetch(&archive, c.range), c).expect("clean chunk"));
+        }
+        assert_eq!(out, want, "level {level}");
+        let all: Vec<u8> = batches.iter().flat_map(|b| b.bytes.clone()).collect();
+        assert_eq!(&out[6..], &all[..], "level {level}: the original batches");
+
+        let c = &toc.chunks[0];
+        let mut member = fetch(&archive, c.range).to_vec();
+        let middle = member.len() / 2;
+        member[middle] ^= 0x40;
+        let before = out.clone();
+        assert!(
+            read_chunk_into(&member, c, &mut out).is_err(),
+            "level {level}"
+        );
+        assert_eq!(out, before, "level {level}: nothing appended");
+    }
+}

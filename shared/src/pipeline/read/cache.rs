@@ -80,6 +80,11 @@ impl ReadCache {
         }
     }
 
+    /// Whether anything is ever kept.
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
     /// Current counters.
     pub fn stats(&self) -> CacheStats {
         self.state.lock().map(|s| s.stats).unwrap_or_default()

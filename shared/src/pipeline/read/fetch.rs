@@ -2,10 +2,14 @@
 
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::reread::reread_once;
+use super::segment_cache::CachedSegment;
 use super::segment_reader::SegmentReader;
 use super::view::RecordView;
-use crate::catalog::{PartitionInfo, SegmentEntry};
+use crate::archive::Toc;
+use crate::catalog::PartitionInfo;
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::types::{Offset, TopicPartition};
 
@@ -96,7 +100,9 @@ fn json_len(view: &RecordView) -> usize {
 impl Pipeline {
     /// Returns whole batches starting with the first batch whose last offset is `>= offset`, in offset
     /// order across segment boundaries: at least one batch, then as many as fit in `max_bytes`
-    /// (clamped to the configured maximum).
+    /// (clamped to the configured maximum). With the segment cache on, the result crosses into a
+    /// next segment only if the cache holds it, so it may end below `max_bytes` at a segment
+    /// boundary (as Kafka's own fetch from remote storage does); `next_offset` continues.
     ///
     /// Fails with [`PipelineError::UnknownPartition`] if nothing is tiered for the partition and with
     /// [`PipelineError::OffsetOutOfRange`] (naming the earliest and latest tiered offsets) if `offset`
@@ -104,9 +110,10 @@ impl Pipeline {
     pub async fn fetch(&self, req: &FetchRequest) -> PipelineResult<FetchResult> {
         let max_bytes = req.max_bytes.min(self.config.max_fetch_bytes);
         let offset = Offset::try_from(req.offset)?;
-        let first = self.catalog.segment_covering(&req.tp, offset).await?;
-        // One catalog read in the common case; the partition summary only to tell a gap from a miss.
-        if first.as_ref().is_none_or(|s| offset < s.base_offset) {
+        let first = self.segment_from(&req.tp, offset).await?;
+        // One catalog read in the common case (none when the segment cache holds the offset); the
+        // partition summary only to tell a gap from a miss.
+        if first.as_ref().is_none_or(|s| offset < s.entry.base_offset) {
             let info = self.partition_info(&req.tp).await?;
             if offset < info.earliest || offset > info.latest {
                 return Err(out_of_range(&info, req.offset));
@@ -123,20 +130,23 @@ impl Pipeline {
         };
         let mut next = first;
         while let Some(seg) = next.take() {
+            let read = seg.clone();
             // The archive may have been replaced (merged by compaction) and deleted after the
-            // catalog was read: then the catalog is read again from where this fetch is.
+            // catalog (or the segment cache) was read: then the catalog is read again from where
+            // this fetch is.
             let step = reread_once!(
                 |seg| match seg {
                     Some(seg) => {
                         let full = self.fetch_from_segment(&seg, &mut result, max_bytes).await?;
-                        Ok(Some((full, seg.last_offset)))
+                        Ok(Some((full, seg.entry.last_offset)))
                     }
                     None => PipelineResult::Ok(None),
                 },
                 first: Some(seg),
                 again: {
+                    self.segments.evict(&read.entry);
                     let from = Offset::try_from(result.next_offset)?;
-                    self.catalog.segment_covering(&req.tp, from).await?
+                    self.segment_from_catalog(&req.tp, from, self.clock.now_ms()).await?
                 },
             )?;
             let Some((full, last)) = step else { break };
@@ -145,19 +155,57 @@ impl Pipeline {
             }
             let after = last.next();
             result.next_offset = after.get();
-            next = self.catalog.segment_covering(&req.tp, after).await?;
+            // With the segment cache on, a result is extended only into a segment the cache
+            // holds: never by a catalog request (see `PipelineConfig::segment_cache`).
+            next = if self.segments.enabled() {
+                self.segments
+                    .holding_if_cached(&req.tp, after, self.clock.now_ms())
+            } else {
+                self.segment_from(&req.tp, after).await?
+            };
         }
         Ok(result)
+    }
+
+    /// The first segment of `tp` whose last offset is `>= offset` (as
+    /// [`crate::catalog::Catalog::segment_covering`]): from the segment cache if a cached segment
+    /// holds `offset`, else from the catalog, then cached.
+    async fn segment_from(
+        &self,
+        tp: &TopicPartition,
+        offset: Offset,
+    ) -> PipelineResult<Option<Arc<CachedSegment>>> {
+        let now = self.clock.now_ms();
+        if let Some(segment) = self.segments.holding(tp, offset, now) {
+            return Ok(Some(segment));
+        }
+        self.segment_from_catalog(tp, offset, now).await
+    }
+
+    /// [`Pipeline::segment_from`] without the cache: a catalog read begun at `read_at_ms`, whose
+    /// answer is cached.
+    async fn segment_from_catalog(
+        &self,
+        tp: &TopicPartition,
+        offset: Offset,
+        read_at_ms: i64,
+    ) -> PipelineResult<Option<Arc<CachedSegment>>> {
+        let Some(entry) = self.catalog.segment_covering(tp, offset).await? else {
+            return Ok(None);
+        };
+        let toc = Toc::decode(&entry.toc)
+            .map_err(|e| PipelineError::corrupt(&entry.archive_key, format!("catalog TOC: {e}")))?;
+        Ok(Some(self.segments.insert(entry, toc, read_at_ms)))
     }
 
     /// Appends batches of `seg` at or after `result.next_offset`; returns whether `max_bytes` is reached.
     async fn fetch_from_segment(
         &self,
-        seg: &SegmentEntry,
+        seg: &CachedSegment,
         result: &mut FetchResult,
         max_bytes: usize,
     ) -> PipelineResult<bool> {
-        let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
+        let reader = SegmentReader::cached(self.store(), &self.cache, seg);
         result.segments_read += 1;
         let mut remaining = reader.toc.chunks_from(result.next_offset);
         while !remaining.is_empty() {
@@ -173,23 +221,19 @@ impl Pipeline {
             }
             let (window, rest) = remaining.split_at(take);
             remaining = rest;
-            for chunk in reader.read_chunks(window).await? {
-                for batch in reader.batches(&chunk) {
-                    let batch = batch?;
-                    let (h, bytes) = (batch.header(), batch.bytes());
-                    if h.last_offset() < result.next_offset {
-                        continue;
-                    }
-                    if result.batch_count > 0 && result.batches.len() + bytes.len() > max_bytes {
-                        return Ok(true);
-                    }
-                    if result.batch_count == 0 {
-                        result.first_offset = h.base_offset;
-                    }
-                    result.batches.extend_from_slice(bytes);
-                    result.batch_count += 1;
-                    result.last_offset = h.last_offset();
-                    result.next_offset = h.last_offset() + 1;
+            let window_bytes: u64 = window.iter().map(|c| c.data_len).sum();
+            result
+                .batches
+                .reserve(usize::try_from(window_bytes).unwrap_or(0));
+            let window = reader.read_window(window).await?;
+            for i in 0..window.len() {
+                // The chunk goes straight into the response; batches before the offset wanted
+                // and past the budget are cut off again.
+                let start = result.batches.len();
+                reader.append_chunk(&window, i, &mut result.batches)?;
+                let cut = keep_batches(&reader, result, start, max_bytes)?;
+                if cut {
+                    return Ok(true);
                 }
             }
         }
@@ -221,4 +265,45 @@ fn out_of_range(info: &PartitionInfo, requested: i64) -> PipelineError {
         earliest: info.earliest,
         latest: info.latest,
     }
+}
+
+/// Keeps, of the batches appended to `result.batches` from `start` on, those at or after
+/// `result.next_offset` while they fit `max_bytes` (at least one in the whole result), and
+/// records them in `result`; returns whether the budget cut the chunk short.
+fn keep_batches(
+    reader: &SegmentReader<'_>,
+    result: &mut FetchResult,
+    start: usize,
+    max_bytes: usize,
+) -> PipelineResult<bool> {
+    let (mut skip, mut end, mut cut) = (0usize, 0usize, false);
+    let (mut kept, mut first, mut last) = (0usize, None, None);
+    for batch in reader.batches(&result.batches[start..]) {
+        let batch = batch?;
+        let (h, len) = (batch.header(), batch.bytes().len());
+        if h.last_offset() < result.next_offset && kept == 0 {
+            (skip, end) = (end + len, end + len);
+            continue;
+        }
+        let kept_bytes = start + (end - skip);
+        if result.batch_count + kept > 0 && kept_bytes + len > max_bytes {
+            cut = true;
+            break;
+        }
+        first.get_or_insert(h.base_offset);
+        last = Some(h.last_offset());
+        kept += 1;
+        end += len;
+    }
+    result.batches.truncate(start + end);
+    result.batches.drain(start..start + skip);
+    if let Some(last) = last {
+        if result.batch_count == 0 {
+            result.first_offset = first.unwrap_or(-1);
+        }
+        result.batch_count += kept;
+        result.last_offset = last;
+        result.next_offset = last + 1;
+    }
+    Ok(cut)
 }

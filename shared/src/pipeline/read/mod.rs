@@ -7,6 +7,7 @@ mod fetch;
 mod offsets;
 mod reread;
 mod search;
+mod segment_cache;
 mod segment_reader;
 mod view;
 
@@ -14,5 +15,7 @@ pub use cache::{CacheStats, ReadCache};
 pub use fetch::{FetchRequest, FetchResult};
 pub use offsets::{OffsetQuery, OffsetResult};
 pub use search::{SearchCursor, SearchHit, SearchPage, SearchRequest};
+pub(crate) use segment_cache::SegmentCache;
+pub use segment_cache::{SegmentCacheConfig, SegmentCacheStats};
 pub(crate) use segment_reader::SegmentReader;
 pub use view::{Encoding, HeaderView, RecordView};

@@ -3,19 +3,36 @@
 use std::sync::Arc;
 
 use super::cache::ReadCache;
-use crate::archive::{ChunkEntry, Toc, read_chunk, read_members};
+use super::segment_cache::CachedSegment;
+use crate::archive::{ChunkEntry, Toc, read_chunk_into, read_members};
 use crate::catalog::SegmentEntry;
 use crate::index::{IndexFiles, IndexReader};
 use crate::kafka::{self, RawBatch};
 use crate::pipeline::{PipelineError, PipelineResult};
 use crate::store::ObjectStore;
 
+/// The bytes read for a window of adjacent chunks ([`SegmentReader::read_window`]).
+pub(crate) struct ChunkWindow<'c> {
+    chunks: &'c [ChunkEntry],
+    cached: Vec<Option<Arc<Vec<u8>>>>,
+    /// Archive position of `span`'s first byte.
+    base: u64,
+    span: Vec<u8>,
+}
+
+impl ChunkWindow<'_> {
+    /// Chunks in the window.
+    pub fn len(&self) -> usize {
+        self.chunks.len()
+    }
+}
+
 /// A segment's catalog entry with its decoded table of contents.
 pub(crate) struct SegmentReader<'a> {
     store: &'a dyn ObjectStore,
     cache: &'a ReadCache,
     pub entry: &'a SegmentEntry,
-    pub toc: Toc,
+    pub toc: Arc<Toc>,
 }
 
 impl<'a> SegmentReader<'a> {
@@ -30,43 +47,95 @@ impl<'a> SegmentReader<'a> {
             store,
             cache,
             entry,
-            toc,
+            toc: Arc::new(toc),
         })
     }
 
+    /// A reader of a segment from the segment cache (its TOC already decoded).
+    pub fn cached(
+        store: &'a dyn ObjectStore,
+        cache: &'a ReadCache,
+        segment: &'a CachedSegment,
+    ) -> Self {
+        SegmentReader {
+            store,
+            cache,
+            entry: &segment.entry,
+            toc: segment.toc.clone(),
+        }
+    }
+
     /// Returns each chunk's batch bytes, verified against its TOC checksum, for `chunks` (adjacent
-    /// entries of this TOC). Cached chunks are not read; the rest come from one ranged GET spanning
-    /// the first to the last uncached chunk.
+    /// entries of this TOC), through [`SegmentReader::read_window`].
     pub async fn read_chunks(&self, chunks: &[ChunkEntry]) -> PipelineResult<Vec<Arc<Vec<u8>>>> {
+        let window = self.read_window(chunks).await?;
+        (0..chunks.len())
+            .map(|i| match &window.cached[i] {
+                Some(data) => Ok(data.clone()),
+                None => {
+                    let mut data = Vec::new();
+                    self.append_chunk(&window, i, &mut data)?;
+                    Ok(Arc::new(data))
+                }
+            })
+            .collect()
+    }
+
+    /// Reads the bytes of `chunks` (adjacent entries of this TOC): cached chunks are not read;
+    /// the rest come from one ranged GET spanning the first to the last uncached chunk.
+    pub async fn read_window<'c>(
+        &self,
+        chunks: &'c [ChunkEntry],
+    ) -> PipelineResult<ChunkWindow<'c>> {
         let key = &self.entry.archive_key;
-        let mut found: Vec<Option<Arc<Vec<u8>>>> = chunks
+        let cached: Vec<Option<Arc<Vec<u8>>>> = chunks
             .iter()
             .map(|c| self.cache.chunk(key, c.range.start))
             .collect();
-        let first = found.iter().position(Option::is_none);
-        let last = found.iter().rposition(Option::is_none);
-        if let (Some(first), Some(last)) = (first, last) {
-            let base = chunks[first].range.start;
-            let span = self
-                .store
-                .get_range(key, base..chunks[last].range.end)
-                .await?;
-            for (slot, c) in found[first..=last].iter_mut().zip(&chunks[first..=last]) {
-                if slot.is_some() {
-                    continue;
-                }
-                let member = usize::try_from(c.range.start - base)
-                    .ok()
-                    .zip(usize::try_from(c.range.end - base).ok())
-                    .and_then(|(s, e)| span.get(s..e))
-                    .ok_or_else(|| PipelineError::corrupt(key, "object shorter than its TOC"))?;
-                let data = read_chunk(member, c).map_err(|e| PipelineError::corrupt(key, e))?;
-                let data = Arc::new(data);
-                self.cache.put_chunk(key, c.range.start, data.clone());
-                *slot = Some(data);
+        let first = cached.iter().position(Option::is_none);
+        let last = cached.iter().rposition(Option::is_none);
+        let (base, span) = match (first, last) {
+            (Some(first), Some(last)) => {
+                let base = chunks[first].range.start;
+                let end = chunks[last].range.end;
+                (base, self.store.get_range(key, base..end).await?)
             }
+            _ => (0, Vec::new()),
+        };
+        Ok(ChunkWindow {
+            chunks,
+            cached,
+            base,
+            span,
+        })
+    }
+
+    /// Appends the batch bytes of chunk `i` of `window` to `out`, verified against its TOC
+    /// checksum: copied from the cache, or decoded from the window's span (and then cached).
+    pub fn append_chunk(
+        &self,
+        window: &ChunkWindow<'_>,
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> PipelineResult<()> {
+        let key = &self.entry.archive_key;
+        let c = &window.chunks[i];
+        if let Some(data) = &window.cached[i] {
+            out.extend_from_slice(data);
+            return Ok(());
         }
-        Ok(found.into_iter().flatten().collect())
+        let member = usize::try_from(c.range.start - window.base)
+            .ok()
+            .zip(usize::try_from(c.range.end - window.base).ok())
+            .and_then(|(s, e)| window.span.get(s..e))
+            .ok_or_else(|| PipelineError::corrupt(key, "object shorter than its TOC"))?;
+        let start = out.len();
+        read_chunk_into(member, c, out).map_err(|e| PipelineError::corrupt(key, e))?;
+        if self.cache.enabled() {
+            self.cache
+                .put_chunk(key, c.range.start, Arc::new(out[start..].to_vec()));
+        }
+        Ok(())
     }
 
     /// The archive's index: from the cache, or one ranged GET of the index members.
