@@ -3,7 +3,8 @@
 #
 #   fuzz/run.sh smoke [SECONDS]      every target for SECONDS (default 20) each: CI's smoke
 #   fuzz/run.sh runs N [TARGET...]   every (or each named) target for N executions, one line of
-#                                    figures per target appended to fuzz/runs.log
+#                                    figures per target appended to fuzz/runs.log; with
+#                                    FUZZ_JOBS=J, J processes share the corpus, N/J each
 #
 # Needs the nightly toolchain (`rustup toolchain list`) and installs cargo-fuzz if missing. Builds
 # into $FUZZ_TARGET_DIR (default ~/.cache/chronik-tier/fuzz-target). A crash stops with exit 1 and
@@ -115,16 +116,27 @@ case "$mode" in
     shift
     targets=("$@")
     [ "${#targets[@]}" -gt 0 ] || targets=("${targets_all[@]}")
+    jobs="${FUZZ_JOBS:-1}"
     for t in "${targets[@]}"; do
       start=$(date +%s)
       log="$(mktemp)"
       status=0
-      fuzz run -O "$t" "corpus/$t" -- -runs="$runs" -rss_limit_mb=2048 \
-        -max_len=1048576 -print_final_stats=1 >"$log" 2>&1 || status=$?
-      execs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$log" || echo 0)
-      rss=$(grep -oP 'stat::peak_rss_mb:\s*\K[0-9]+' "$log" || echo 0)
-      cov=$(grep -oP '#[0-9]+\s+DONE\s+cov: \K[0-9]+' "$log" || echo "?")
-      line="$(date -u +%F) $t execs=$execs seconds=$(( $(date +%s) - start )) cov=$cov peak_rss_mb=$rss corpus=$(ls "corpus/$t" | wc -l) exit=$status"
+      if [ "$jobs" -gt 1 ]; then
+        # libFuzzer's -jobs: each job writes fuzz-<i>.log here; their figures are summed.
+        rm -f fuzz-*.log
+        fuzz run -O "$t" "corpus/$t" -- -runs=$(( runs / jobs )) -jobs="$jobs" -workers="$jobs" \
+          -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 >"$log" 2>&1 || status=$?
+        cat fuzz-*.log >>"$log" 2>/dev/null || true
+        grep -q 'ERROR: libFuzzer' fuzz-*.log && status=1
+        rm -f fuzz-*.log
+      else
+        fuzz run -O "$t" "corpus/$t" -- -runs="$runs" -rss_limit_mb=2048 \
+          -max_len=1048576 -print_final_stats=1 >"$log" 2>&1 || status=$?
+      fi
+      execs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$log" | paste -sd+ | bc || echo 0)
+      rss=$(grep -oP 'stat::peak_rss_mb:\s*\K[0-9]+' "$log" | sort -n | tail -1 || echo 0)
+      cov=$(grep -oP '#[0-9]+\s+DONE\s+cov: \K[0-9]+' "$log" | sort -n | tail -1 || echo "?")
+      line="$(date -u +%F) $t execs=$execs seconds=$(( $(date +%s) - start )) cov=$cov peak_rss_mb=$rss corpus=$(ls "corpus/$t" | wc -l) jobs=$jobs exit=$status"
       echo "$line" | tee -a runs.log
       [ "$status" -eq 0 ] || { tail -40 "$log" >&2; exit 1; }
       rm -f "$log"

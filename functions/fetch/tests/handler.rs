@@ -273,15 +273,20 @@ async fn listings_offsets_and_search_answer_from_the_catalog_and_indexes() {
         metrics.to_json(0)["CacheHits"].as_f64().unwrap() > 0.0,
         "the index cache serves a repeated search"
     );
-    // The first fetch of partition 1 asks the catalog; the same fetch again does not (nor for a
-    // next segment when it reaches the partition's end: it would have to be cached).
+    // The first fetch of partition 1 asks the catalog; the same fetch again does not. (One that
+    // reaches the partition's end asks whether a segment follows, which only the catalog knows.)
     let records = "/v1/topics/orders/partitions/1/records";
     let mut counts = Vec::new();
     for _ in 0..2 {
         let mut metrics = Metrics::new("fetch");
         let r = f
             .handle(
-                &request("GET", records, &[("offset", "150")], None),
+                &request(
+                    "GET",
+                    records,
+                    &[("offset", "150"), ("max_bytes", "1000")],
+                    None,
+                ),
                 &mut metrics,
             )
             .await;

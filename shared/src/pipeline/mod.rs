@@ -45,9 +45,9 @@ pub struct PipelineConfig {
     /// Bytes of decoded chunks and opened indexes kept in memory across requests (0: no cache).
     pub cache_bytes: usize,
     /// Segment entries kept in memory across fetches, so a warm process skips the catalog
-    /// (disabled by default; its TTL must be shorter than the GC grace period). When on, a fetch
-    /// makes at most one catalog request: it extends its result past a segment's end only into
-    /// a segment the cache holds, and otherwise ends at the boundary.
+    /// (disabled by default; its TTL must be shorter than the GC grace period). Answers are the
+    /// same as without it, except that a segment retention dropped may still be read for up to
+    /// the TTL.
     pub segment_cache: SegmentCacheConfig,
 }
 

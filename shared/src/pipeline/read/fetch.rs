@@ -100,9 +100,7 @@ fn json_len(view: &RecordView) -> usize {
 impl Pipeline {
     /// Returns whole batches starting with the first batch whose last offset is `>= offset`, in offset
     /// order across segment boundaries: at least one batch, then as many as fit in `max_bytes`
-    /// (clamped to the configured maximum). With the segment cache on, the result crosses into a
-    /// next segment only if the cache holds it, so it may end below `max_bytes` at a segment
-    /// boundary (as Kafka's own fetch from remote storage does); `next_offset` continues.
+    /// (clamped to the configured maximum).
     ///
     /// Fails with [`PipelineError::UnknownPartition`] if nothing is tiered for the partition and with
     /// [`PipelineError::OffsetOutOfRange`] (naming the earliest and latest tiered offsets) if `offset`
@@ -155,14 +153,7 @@ impl Pipeline {
             }
             let after = last.next();
             result.next_offset = after.get();
-            // With the segment cache on, a result is extended only into a segment the cache
-            // holds: never by a catalog request (see `PipelineConfig::segment_cache`).
-            next = if self.segments.enabled() {
-                self.segments
-                    .holding_if_cached(&req.tp, after, self.clock.now_ms())
-            } else {
-                self.segment_from(&req.tp, after).await?
-            };
+            next = self.segment_from(&req.tp, after).await?;
         }
         Ok(result)
     }

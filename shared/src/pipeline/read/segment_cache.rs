@@ -159,35 +159,12 @@ impl SegmentCache {
         offset: Offset,
         now_ms: i64,
     ) -> Option<Arc<CachedSegment>> {
-        self.lookup(tp, offset, now_ms, true)
-    }
-
-    /// [`SegmentCache::holding`] for a read that will not ask the catalog when nothing is
-    /// cached: counts a hit, but not a miss.
-    pub(crate) fn holding_if_cached(
-        &self,
-        tp: &TopicPartition,
-        offset: Offset,
-        now_ms: i64,
-    ) -> Option<Arc<CachedSegment>> {
-        self.lookup(tp, offset, now_ms, false)
-    }
-
-    fn lookup(
-        &self,
-        tp: &TopicPartition,
-        offset: Offset,
-        now_ms: i64,
-        count_miss: bool,
-    ) -> Option<Arc<CachedSegment>> {
         if !self.enabled() {
             return None;
         }
         let mut state = self.state.lock().ok()?;
         let miss = |state: &mut State| {
-            if count_miss {
-                state.stats.misses += 1;
-            }
+            state.stats.misses += 1;
             None
         };
         let Some(key) = state.first_ending_at_or_after(tp, offset) else {
@@ -206,9 +183,7 @@ impl SegmentCache {
         }
         if now_ms >= expires_at_ms {
             state.remove(&key);
-            if count_miss {
-                state.stats.expired += 1;
-            }
+            state.stats.expired += 1;
             return miss(&mut state);
         }
         state.stats.hits += 1;
