@@ -4,7 +4,9 @@
 #   fuzz/run.sh smoke [SECONDS]      every target for SECONDS (default 20) each: CI's smoke
 #   fuzz/run.sh runs N [TARGET...]   every (or each named) target for N executions, one line of
 #                                    figures per target appended to fuzz/runs.log; with
-#                                    FUZZ_JOBS=J, J processes share the corpus, N/J each
+#                                    FUZZ_JOBS=J, J processes share the corpus, N/J each;
+#                                    FUZZ_SANITIZER=none for a build without AddressSanitizer
+#                                    (several times faster; panics, hangs and OOM still caught)
 #
 # Needs the nightly toolchain (`rustup toolchain list`) and installs cargo-fuzz if missing. Builds
 # into $FUZZ_TARGET_DIR (default ~/.cache/chronik-tier/fuzz-target). A crash stops with exit 1 and
@@ -26,10 +28,18 @@ if ! command -v cargo-fuzz >/dev/null; then
   cargo install --locked cargo-fuzz@0.13.2 >&2
 fi
 main_target="${CARGO_TARGET_DIR:-$HOME/.cache/chronik-tier/target}"
-fuzz_target="${FUZZ_TARGET_DIR:-$HOME/.cache/chronik-tier/fuzz-target}"
-fuzz() { CARGO_TARGET_DIR="$fuzz_target" cargo +nightly fuzz "$@"; }
+sanitizer="${FUZZ_SANITIZER:-address}"
+# Each sanitizer in a build directory of its own: switching rebuilds every dependency.
+default_fuzz_target="$HOME/.cache/chronik-tier/fuzz-target"
+[ "$sanitizer" = address ] || default_fuzz_target="$default_fuzz_target-$sanitizer"
+fuzz_target="${FUZZ_TARGET_DIR:-$default_fuzz_target}"
+fuzz() {
+  local cmd="$1"
+  shift
+  CARGO_TARGET_DIR="$fuzz_target" cargo +nightly fuzz "$cmd" -s "$sanitizer" "$@"
+}
 
-echo "== building fuzz targets (nightly, address sanitizer)" >&2
+echo "== building fuzz targets (nightly, sanitizer: $sanitizer)" >&2
 fuzz build -O >&2
 
 # Seeds: the fixtures, plus small inputs made by tierctl (the stable build of the workspace).
@@ -108,7 +118,7 @@ case "$mode" in
         echo "fuzz: $t failed (exit $status); the input is under fuzz/artifacts/$t" >&2
         exit 1
       fi
-      rm -f "$log"
+      rm -f "$log" "$stats"
     done
     ;;
   runs)
@@ -120,23 +130,27 @@ case "$mode" in
     for t in "${targets[@]}"; do
       start=$(date +%s)
       log="$(mktemp)"
+      stats="$log"
       status=0
       if [ "$jobs" -gt 1 ]; then
         # libFuzzer's -jobs: each job writes fuzz-<i>.log here; their figures are summed.
         rm -f fuzz-*.log
         fuzz run -O "$t" "corpus/$t" -- -runs=$(( runs / jobs )) -jobs="$jobs" -workers="$jobs" \
           -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 >"$log" 2>&1 || status=$?
-        cat fuzz-*.log >>"$log" 2>/dev/null || true
+        # The jobs' figures only (the parent repeats some of them).
+        stats="$(mktemp)"
+        cat fuzz-*.log >"$stats" 2>/dev/null || true
+        cat "$stats" >>"$log"
         grep -q 'ERROR: libFuzzer' fuzz-*.log && status=1
         rm -f fuzz-*.log
       else
         fuzz run -O "$t" "corpus/$t" -- -runs="$runs" -rss_limit_mb=2048 \
           -max_len=1048576 -print_final_stats=1 >"$log" 2>&1 || status=$?
       fi
-      execs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$log" | paste -sd+ | bc || echo 0)
-      rss=$(grep -oP 'stat::peak_rss_mb:\s*\K[0-9]+' "$log" | sort -n | tail -1 || echo 0)
-      cov=$(grep -oP '#[0-9]+\s+DONE\s+cov: \K[0-9]+' "$log" | sort -n | tail -1 || echo "?")
-      line="$(date -u +%F) $t execs=$execs seconds=$(( $(date +%s) - start )) cov=$cov peak_rss_mb=$rss corpus=$(ls "corpus/$t" | wc -l) jobs=$jobs exit=$status"
+      execs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$stats" | paste -sd+ | bc || echo 0)
+      rss=$(grep -oP 'stat::peak_rss_mb:\s*\K[0-9]+' "$stats" | sort -n | tail -1 || echo 0)
+      cov=$(grep -oP '#[0-9]+\s+DONE\s+cov: \K[0-9]+' "$stats" | sort -n | tail -1 || echo "?")
+      line="$(date -u +%F) $t execs=$execs seconds=$(( $(date +%s) - start )) cov=$cov peak_rss_mb=$rss corpus=$(ls "corpus/$t" | wc -l) jobs=$jobs sanitizer=$sanitizer exit=$status"
       echo "$line" | tee -a runs.log
       [ "$status" -eq 0 ] || { tail -40 "$log" >&2; exit 1; }
       rm -f "$log"
