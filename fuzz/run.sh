@@ -118,7 +118,7 @@ case "$mode" in
         echo "fuzz: $t failed (exit $status); the input is under fuzz/artifacts/$t" >&2
         exit 1
       fi
-      rm -f "$log" "$stats"
+      rm -f "$log"
     done
     ;;
   runs)
@@ -154,6 +154,7 @@ case "$mode" in
       echo "$line" | tee -a runs.log
       [ "$status" -eq 0 ] || { tail -40 "$log" >&2; exit 1; }
       rm -f "$log"
+      [ "$stats" = "$log" ] || rm -f "$stats"
     done
     ;;
   *)
