@@ -86,27 +86,12 @@ pub(crate) struct Expect<'a> {
 /// Decodes the gzip member at the front of `input` (absolute position `at`).
 /// Returns what it held and how many input bytes it occupied; bytes after
 /// that are not looked at.
-pub(crate) fn decode(
-    input: &[u8],
-    at: u64,
-    expect: Option<Expect<'_>>,
-) -> Result<(Decoded, usize), ArchiveError> {
+pub(crate) fn decode(input: &[u8], at: u64) -> Result<(Decoded, usize), ArchiveError> {
     let corrupt = |reason: &str| ArchiveError::CorruptMember {
         at,
         reason: reason.to_owned(),
     };
-    let header = input
-        .get(..GZIP_HEADER.len())
-        .ok_or_else(|| truncated(at, "gzip header"))?;
-    if header != GZIP_HEADER {
-        let prefix_ok = GZIP_HEADER.starts_with(header);
-        return Err(if prefix_ok {
-            truncated(at, "gzip header")
-        } else {
-            corrupt("not the canonical gzip member header")
-        });
-    }
-    let body = input.get(GZIP_HEADER.len()..).unwrap_or_default();
+    let body = gzip_body(input, at)?;
     let mut stream = CrcReader::new(DeflateDecoder::new(body));
 
     let mut block = [0u8; BLOCK];
@@ -120,21 +105,6 @@ pub(crate) fn decode(
             Decoded::End
         }
         Parsed::File { name, size } => {
-            if let Some(expect) = expect {
-                if name != expect.name {
-                    return Err(ArchiveError::NameMismatch {
-                        expected: expect.name.to_owned(),
-                        actual: name,
-                    });
-                }
-                if size != expect.size {
-                    return Err(ArchiveError::LengthMismatch {
-                        name,
-                        expected: expect.size,
-                        actual: size,
-                    });
-                }
-            }
             let mut data = Vec::with_capacity(usize::try_from(size.min(PREALLOC_CAP)).unwrap_or(0));
             (&mut stream)
                 .take(size)
@@ -199,17 +169,7 @@ pub(crate) fn decode_exact(
         at,
         reason: reason.to_owned(),
     };
-    let header = input
-        .get(..GZIP_HEADER.len())
-        .ok_or_else(|| truncated(at, "gzip header"))?;
-    if header != GZIP_HEADER {
-        return Err(if GZIP_HEADER.starts_with(header) {
-            truncated(at, "gzip header")
-        } else {
-            corrupt("not the canonical gzip member header")
-        });
-    }
-    let body = input.get(GZIP_HEADER.len()..).unwrap_or_default();
+    let body = gzip_body(input, at)?;
     let entry_len = (BLOCK as u64)
         .saturating_add(expect.size)
         .saturating_add(tarhdr::padding_len(expect.size) as u64);
@@ -348,6 +308,24 @@ fn stored_entry_data(
         return Err(corrupt("tar padding is not zero"));
     }
     check_trailer(rest, entry_len, at)
+}
+
+/// What follows the canonical gzip header at the front of `input`.
+fn gzip_body(input: &[u8], at: u64) -> Result<&[u8], ArchiveError> {
+    let header = input
+        .get(..GZIP_HEADER.len())
+        .ok_or_else(|| truncated(at, "gzip header"))?;
+    if header != GZIP_HEADER {
+        return Err(if GZIP_HEADER.starts_with(header) {
+            truncated(at, "gzip header")
+        } else {
+            ArchiveError::CorruptMember {
+                at,
+                reason: "not the canonical gzip member header".to_owned(),
+            }
+        });
+    }
+    Ok(input.get(GZIP_HEADER.len()..).unwrap_or_default())
 }
 
 /// The tar header of a member read for a TOC entry: a regular file of the expected name and size.

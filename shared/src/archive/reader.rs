@@ -12,15 +12,11 @@ use super::{ArchiveError, ByteRange, ChunkEntry, MemberEntry, Toc};
 /// gzip header, deflate error, gzip CRC-32/ISIZE mismatch, bad tar checksum,
 /// non-ustar or non-regular entry, non-zero padding, more than one entry.
 pub fn read_member(member: &[u8]) -> Result<(String, Vec<u8>), ArchiveError> {
-    read_member_at(member, 0, None)
+    read_member_at(member, 0)
 }
 
-fn read_member_at(
-    input: &[u8],
-    at: u64,
-    expect: Option<Expect<'_>>,
-) -> Result<(String, Vec<u8>), ArchiveError> {
-    let (decoded, used) = member::decode(input, at, expect)?;
+fn read_member_at(input: &[u8], at: u64) -> Result<(String, Vec<u8>), ArchiveError> {
+    let (decoded, used) = member::decode(input, at)?;
     if used != input.len() {
         return Err(ArchiveError::CorruptMember {
             at,
@@ -48,7 +44,7 @@ pub fn read_members(
 ) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
     ranges
         .into_iter()
-        .map(|range| read_member_at(range.slice_of(bytes, base)?, range.start, None))
+        .map(|range| read_member_at(range.slice_of(bytes, base)?, range.start))
         .collect()
 }
 
@@ -153,7 +149,7 @@ pub fn list_members(archive: &[u8]) -> Result<ArchiveListing, ArchiveError> {
             let detail = "archive ends without an end-of-archive member".to_owned();
             return Err(ArchiveError::Truncated { at, detail });
         }
-        let (decoded, used) = member::decode(rest, at, None)?;
+        let (decoded, used) = member::decode(rest, at)?;
         let range = ByteRange::new(at, at + used as u64);
         pos += used;
         match decoded {

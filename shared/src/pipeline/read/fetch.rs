@@ -8,7 +8,6 @@ use super::reread::reread_once;
 use super::segment_cache::CachedSegment;
 use super::segment_reader::SegmentReader;
 use super::view::RecordView;
-use crate::archive::Toc;
 use crate::catalog::PartitionInfo;
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::types::{Offset, TopicPartition};
@@ -184,8 +183,7 @@ impl Pipeline {
         let Some(entry) = self.catalog.segment_covering(tp, offset).await? else {
             return Ok(None);
         };
-        let toc = Toc::decode(&entry.toc)
-            .map_err(|e| PipelineError::corrupt(&entry.archive_key, format!("catalog TOC: {e}")))?;
+        let toc = SegmentReader::decode_toc(&entry)?;
         Ok(Some(self.segments.insert(entry, toc, read_at_ms)))
     }
 

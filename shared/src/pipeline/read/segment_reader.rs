@@ -41,14 +41,18 @@ impl<'a> SegmentReader<'a> {
         cache: &'a ReadCache,
         entry: &'a SegmentEntry,
     ) -> PipelineResult<Self> {
-        let toc = Toc::decode(&entry.toc)
-            .map_err(|e| PipelineError::corrupt(&entry.archive_key, format!("catalog TOC: {e}")))?;
         Ok(SegmentReader {
             store,
             cache,
             entry,
-            toc: Arc::new(toc),
+            toc: Arc::new(Self::decode_toc(entry)?),
         })
+    }
+
+    /// The decoded TOC of a catalog entry; a bad one is a corrupt archive.
+    pub fn decode_toc(entry: &SegmentEntry) -> PipelineResult<Toc> {
+        Toc::decode(&entry.toc)
+            .map_err(|e| PipelineError::corrupt(&entry.archive_key, format!("catalog TOC: {e}")))
     }
 
     /// A reader of a segment from the segment cache (its TOC already decoded).
