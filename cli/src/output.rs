@@ -33,17 +33,54 @@ pub fn text(text: impl std::fmt::Display) -> anyhow::Result<()> {
 
 /// Writes `data` to `path` through a temporary file and a rename, so the file is whole or absent.
 pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    tmp.write_all(data)
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(data)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    file.commit()
+}
+
+/// A file written in pieces that appears at its path, whole, only on [`AtomicFile::commit`];
+/// dropped uncommitted, nothing is left behind.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl AtomicFile {
+    /// A temporary file beside `path`.
+    pub fn create(path: &Path) -> anyhow::Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Moves the written file to its path.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        self.tmp
+            .flush()
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.tmp
+            .persist(&self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
 }
 
 /// Whether an error is stdout's reader having gone away (`tierctl … | head`).

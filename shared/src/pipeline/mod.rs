@@ -23,9 +23,9 @@ pub use maintain::{
     SkippedObject, describe_archive, plan_compaction,
 };
 pub use read::{
-    CacheStats, Encoding, FetchRequest, FetchResult, HeaderView, OffsetQuery, OffsetResult,
-    ReadCache, RecordView, SearchCursor, SearchHit, SearchPage, SearchRequest, SegmentCacheConfig,
-    SegmentCacheStats,
+    CacheStats, Consumer, Encoding, FetchRequest, FetchResult, HeaderView, OffsetQuery,
+    OffsetResult, ReadCache, RecordView, SearchCursor, SearchHit, SearchPage, SearchRequest,
+    SegmentCacheConfig, SegmentCacheStats,
 };
 
 use crate::archive::ArchiveOptions;

@@ -21,6 +21,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use tier::catalog::Catalog;
+
+use crate::support::consume;
 use tier::clock::{Clock, SystemClock};
 use tier::kafka::{Compression, RawBatch};
 use tier::pipeline::*;
@@ -434,20 +436,12 @@ impl Harness {
                 "earliest offset {earliest} is not a batch boundary"
             ));
         }
-        let whole = self
-            .healthy
-            .fetch(&FetchRequest {
-                tp: tp(),
-                offset: earliest,
-                max_bytes: 64 << 20,
-            })
-            .await
-            .unwrap_or_else(|e| self.fail(format!("fetch from {earliest}: {e}")));
+        let (whole, _) = consume(&self.healthy, &tp(), earliest, 64 << 20).await;
         let want: Vec<u8> = live.iter().flat_map(|b| b.bytes.iter().copied()).collect();
-        if whole.batches != want {
+        if whole != want {
             self.fail(format!(
                 "fetch from {earliest}: {} bytes, expected {}",
-                whole.batches.len(),
+                whole.len(),
                 want.len()
             ));
         }

@@ -124,16 +124,10 @@ impl ReaderView {
         }
     }
 
+    /// What a consumer reads from `offset` (fetches end at segment boundaries, which the
+    /// compactors move; the batches a consumer reads never change).
     async fn fetch(p: &Pipeline, offset: i64) -> Vec<u8> {
-        let req = FetchRequest {
-            tp: tp(0),
-            offset,
-            max_bytes: 20_000,
-        };
-        match p.fetch(&req).await {
-            Ok(got) => got.batches,
-            Err(e) => panic!("fetch at {offset}: {e}"),
-        }
+        consume_racing(p, &tp(0), offset, 20_000).await
     }
 
     async fn offset_at(p: &Pipeline, ts: i64) -> Option<i64> {

@@ -39,8 +39,6 @@ pub struct FetchResult {
     pub last_offset: i64,
     /// The offset to fetch next.
     pub next_offset: i64,
-    /// Segments read.
-    pub segments_read: usize,
 }
 
 impl FetchResult {
@@ -97,9 +95,15 @@ fn json_len(view: &RecordView) -> usize {
 }
 
 impl Pipeline {
-    /// Returns whole batches starting with the first batch whose last offset is `>= offset`, in offset
-    /// order across segment boundaries: at least one batch, then as many as fit in `max_bytes`
-    /// (clamped to the configured maximum).
+    /// Kafka fetch: whole batches of one segment, the one holding the first batch whose last
+    /// offset is `>= offset` (as a Kafka broker reads one log segment per fetch): at least one
+    /// batch, then as many more of that segment as fit in `max_bytes` (clamped to the configured
+    /// maximum). `next_offset` says where to continue; a consumer following it reads every batch
+    /// once, in order, whatever the segment layout (merges change where responses end, never the
+    /// batches read).
+    ///
+    /// A fetch therefore reads one archive: one ranged read (one S3 GET) for a window of up to
+    /// `max_bytes`, and with a warm segment cache no catalog request at all.
     ///
     /// Fails with [`PipelineError::UnknownPartition`] if nothing is tiered for the partition and with
     /// [`PipelineError::OffsetOutOfRange`] (naming the earliest and latest tiered offsets) if `offset`
@@ -107,15 +111,18 @@ impl Pipeline {
     pub async fn fetch(&self, req: &FetchRequest) -> PipelineResult<FetchResult> {
         let max_bytes = req.max_bytes.min(self.config.max_fetch_bytes);
         let offset = Offset::try_from(req.offset)?;
-        let first = self.segment_from(&req.tp, offset).await?;
         // One catalog read in the common case (none when the segment cache holds the offset); the
         // partition summary only to tell a gap from a miss.
-        if first.as_ref().is_none_or(|s| offset < s.entry.base_offset) {
-            let info = self.partition_info(&req.tp).await?;
-            if offset < info.earliest || offset > info.latest {
-                return Err(out_of_range(&info, req.offset));
+        let seg = match self.segment_from(&req.tp, offset).await? {
+            Some(seg) if offset >= seg.entry.base_offset => seg,
+            other => {
+                let info = self.partition_info(&req.tp).await?;
+                match other {
+                    Some(seg) if offset >= info.earliest && offset <= info.latest => seg,
+                    _ => return Err(out_of_range(&info, req.offset)),
+                }
             }
-        }
+        };
         let mut result = FetchResult {
             tp: req.tp.clone(),
             batches: Vec::new(),
@@ -123,37 +130,22 @@ impl Pipeline {
             first_offset: -1,
             last_offset: -1,
             next_offset: req.offset,
-            segments_read: 0,
         };
-        let mut next = first;
-        while let Some(seg) = next.take() {
-            let read = seg.clone();
-            // The archive may have been replaced (merged by compaction) and deleted after the
-            // catalog (or the segment cache) was read: then the catalog is read again from where
-            // this fetch is.
-            let step = reread_once!(
-                |seg| match seg {
-                    Some(seg) => {
-                        let full = self.fetch_from_segment(&seg, &mut result, max_bytes).await?;
-                        Ok(Some((full, seg.entry.last_offset)))
-                    }
-                    None => PipelineResult::Ok(None),
-                },
-                first: Some(seg),
-                again: {
-                    self.segments.evict(&read.entry);
-                    let from = Offset::try_from(result.next_offset)?;
-                    self.segment_from_catalog(&req.tp, from, self.clock.now_ms()).await?
-                },
-            )?;
-            let Some((full, last)) = step else { break };
-            if full {
-                break;
-            }
-            let after = last.next();
-            result.next_offset = after.get();
-            next = self.segment_from(&req.tp, after).await?;
-        }
+        let read = seg.clone();
+        // The archive may have been replaced (merged by compaction) and deleted after the catalog
+        // (or the segment cache) was read: then the catalog is read again from where this fetch is.
+        reread_once!(
+            |seg| match seg {
+                Some(seg) => self.fetch_from_segment(&seg, &mut result, max_bytes).await,
+                None => Ok(()),
+            },
+            first: Some(seg),
+            again: {
+                self.segments.evict(&read.entry);
+                let from = Offset::try_from(result.next_offset)?;
+                self.segment_from_catalog(&req.tp, from, self.clock.now_ms()).await?
+            },
+        )?;
         Ok(result)
     }
 
@@ -187,15 +179,15 @@ impl Pipeline {
         Ok(Some(self.segments.insert(entry, toc, read_at_ms)))
     }
 
-    /// Appends batches of `seg` at or after `result.next_offset`; returns whether `max_bytes` is reached.
+    /// Appends batches of `seg` at or after `result.next_offset` while they fit `max_bytes` (at
+    /// least one in the whole result).
     async fn fetch_from_segment(
         &self,
         seg: &CachedSegment,
         result: &mut FetchResult,
         max_bytes: usize,
-    ) -> PipelineResult<bool> {
+    ) -> PipelineResult<()> {
         let reader = SegmentReader::cached(self.store(), &self.cache, seg);
-        result.segments_read += 1;
         let mut remaining = reader.toc.chunks_from(result.next_offset);
         while !remaining.is_empty() {
             // One GET per window: the first chunk (possibly partly before the offset) plus as many
@@ -210,23 +202,25 @@ impl Pipeline {
             }
             let (window, rest) = remaining.split_at(take);
             remaining = rest;
+            // The TOC's lengths are checked only when the chunks are read: the reservation is
+            // bounded by what the fetch may return (a last batch may overshoot it, once).
             let window_bytes: u64 = window.iter().map(|c| c.data_len).sum();
+            let bound = max_bytes.saturating_mul(2).max(1 << 20) as u64;
             result
                 .batches
-                .reserve(usize::try_from(window_bytes).unwrap_or(0));
+                .reserve(usize::try_from(window_bytes.min(bound)).unwrap_or(0));
             let window = reader.read_window(window).await?;
             for i in 0..window.len() {
                 // The chunk goes straight into the response; batches before the offset wanted
                 // and past the budget are cut off again.
                 let start = result.batches.len();
                 reader.append_chunk(&window, i, &mut result.batches)?;
-                let cut = keep_batches(&reader, result, start, max_bytes)?;
-                if cut {
-                    return Ok(true);
+                if keep_batches(&reader, result, start, max_bytes)? {
+                    return Ok(());
                 }
             }
         }
-        Ok(result.batches.len() >= max_bytes)
+        Ok(())
     }
 
     pub(crate) async fn partition_info(

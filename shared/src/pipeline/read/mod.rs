@@ -1,8 +1,10 @@
-//! The read path: fetch (Kafka semantics over tiered segments), offsets by position or time, and
+//! The read path: fetch (Kafka semantics over tiered segments, one segment per fetch), consumers
+//! (fetch after fetch), offsets by position or time, and
 //! full-text search — each a catalog lookup, then ranged reads of the archive members it needs,
 //! answered from the original batches.
 
 mod cache;
+mod consume;
 mod fetch;
 mod offsets;
 mod reread;
@@ -12,6 +14,7 @@ mod segment_reader;
 mod view;
 
 pub use cache::{CacheStats, ReadCache};
+pub use consume::Consumer;
 pub use fetch::{FetchRequest, FetchResult};
 pub use offsets::{OffsetQuery, OffsetResult};
 pub use search::{SearchCursor, SearchHit, SearchPage, SearchRequest};
