@@ -3,8 +3,10 @@
 //! Field syntax needs no rewriting: tantivy's `QueryParser` splits `value.country` into the JSON
 //! field `value` and the path `country`, and sends bare terms (and `value:word`) to the root path
 //! of the JSON default fields, which is where the indexer puts the text of every value and
-//! header (see `document.rs`). The one rewrite, [`complete_negations`], only fixes the meaning
-//! of purely negative sub-queries.
+//! header (see `document.rs`). Two rewrites of the parsed query: [`complete_negations`] fixes the
+//! meaning of purely negative sub-queries, and [`expand_sets`] makes `IN [...]` an OR of terms
+//! analyzed like any other (tantivy's set query takes its elements verbatim, so `IN [ES]` never
+//! matched the lowercased `es`, and `key:IN [user-1]` was rejected).
 
 use std::ops::{Bound, RangeInclusive};
 use std::sync::OnceLock;
@@ -13,7 +15,7 @@ use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, EnableScoring, Occur, Query, QueryParser, RangeQuery,
 };
-use tantivy::query_grammar::{self, UserInputAst, UserInputLeaf};
+use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputLeaf, UserInputLiteral};
 use tantivy::schema::{Field, Schema};
 use tantivy::tokenizer::TokenizerManager;
 
@@ -84,7 +86,7 @@ impl QueryCompiler {
         let build = || -> Result<Box<dyn Query>, IndexError> {
             let parsed = self
                 .parser
-                .build_query_from_user_input_ast(complete_negations(ast))
+                .build_query_from_user_input_ast(complete_negations(expand_sets(ast)))
                 .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
             parsed
                 .weight(EnableScoring::disabled_from_schema(&self.schema))
@@ -216,6 +218,42 @@ fn complete_negations(ast: UserInputAst) -> UserInputAst {
             UserInputAst::Boost(Box::new(complete_negations(*inner)), boost)
         }
         leaf @ UserInputAst::Leaf(_) => leaf,
+    }
+}
+
+/// Replaces each `field:IN [a b c]` by `(field:a OR field:b OR field:c)`: every element then goes
+/// through the field's analyzer (and, on JSON paths, the typed-value rules) as an equality term
+/// does. An empty set is left as it is (it matches nothing).
+fn expand_sets(ast: UserInputAst) -> UserInputAst {
+    match ast {
+        UserInputAst::Clause(children) => UserInputAst::Clause(
+            children
+                .into_iter()
+                .map(|(occur, child)| (occur, expand_sets(child)))
+                .collect(),
+        ),
+        UserInputAst::Boost(inner, boost) => {
+            UserInputAst::Boost(Box::new(expand_sets(*inner)), boost)
+        }
+        UserInputAst::Leaf(leaf) => match *leaf {
+            UserInputLeaf::Set { field, elements } if !elements.is_empty() => UserInputAst::Clause(
+                elements
+                    .into_iter()
+                    .map(|phrase| {
+                        let literal = UserInputLiteral {
+                            field_name: field.clone(),
+                            phrase,
+                            delimiter: Delimiter::None,
+                            slop: 0,
+                            prefix: false,
+                        };
+                        let leaf = UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(literal)));
+                        (Some(query_grammar::Occur::Should), leaf)
+                    })
+                    .collect(),
+            ),
+            other => UserInputAst::Leaf(Box::new(other)),
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 //! binary, one module per stage, plus the model test.
 
 mod chronik;
+mod equivalence;
 mod ingest;
 mod maintain;
 mod model;

@@ -101,6 +101,23 @@ fn json_paths() {
 }
 
 #[test]
+fn sets_are_ors_of_analyzed_terms() {
+    all("value.country:IN [ES FR]", |m| {
+        m.path_has("country", "es") || m.path_has("country", "fr")
+    });
+    all("value.user.id:IN [42 7]", |m| {
+        m.path_has("user.id", "42") || m.path_has("user.id", "7")
+    });
+    all("key:IN [K17 k3]", |m| {
+        m.key.iter().any(|t| t == "k17" || t == "k3")
+    });
+    all("value.country:IN [ES] AND NOT value.user.id:IN [42]", |m| {
+        m.path_has("country", "es") && !m.path_has("user.id", "42")
+    });
+    check("value.country:IN []", &SearchFilter::default(), |_| false);
+}
+
+#[test]
 fn header_paths() {
     all("headers.trace:abc", |m| m.header_has("trace", "abc"));
     all("headers.trace:xyz", |m| m.header_has("trace", "xyz"));
