@@ -68,7 +68,9 @@ fn add_value(out: &mut TantivyDocument, fields: &Fields, value: &[u8]) {
 
 /// Parses `bytes` as a JSON object; anything else (plain text, arrays, scalars, invalid or too
 /// deeply nested JSON) gives `None`.
-fn parse_json_object(bytes: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn parse_json_object(
+    bytes: &[u8],
+) -> Option<serde_json::Map<String, serde_json::Value>> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
     if *first != b'{' {
         return None;

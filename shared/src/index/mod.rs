@@ -16,22 +16,28 @@
 //! `docs/FORMATS.md`, "Record search index".
 
 mod builder;
+mod cond;
 mod document;
 mod error;
 mod files;
+mod keys;
 mod merge;
 mod query;
 mod reader;
 pub mod schema;
+mod verify;
 
 #[cfg(test)]
 mod tests;
 
 pub use builder::{BuilderOptions, IndexBuilder};
+pub use cond::Cond;
 pub use document::IndexDoc;
 pub use error::IndexError;
 pub use files::{IndexFiles, MAX_FILE_NAME_LEN, META_FILE};
+pub use keys::record_keys;
 pub use merge::merge;
 pub use query::{MAX_QUERY_BYTES, MAX_QUERY_NESTING, SearchFilter, query_syntax_error};
 pub use reader::{Hit, IndexReader};
 pub use schema::SCHEMA_VERSION;
+pub use verify::Verifier;

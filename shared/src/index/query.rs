@@ -69,24 +69,13 @@ impl QueryCompiler {
     /// tantivy can execute it: some queries parse but only fail when run (range or `field:*` on
     /// a JSON path need fast fields); those are reported here as [`IndexError::InvalidQuery`].
     pub fn parse(&self, query: &str) -> Result<Box<dyn Query>, IndexError> {
-        if query.trim().is_empty() {
+        let Some(ast) = user_ast(query)? else {
             return Ok(Box::new(AllQuery));
-        }
-        // Tantivy's JSON terms use NUL and 0x01 as path separators; a path holding them panics
-        // while the term is built (found by fuzzing). No query needs control characters.
-        if let Some(c) = query.chars().find(|c| c.is_control() && !c.is_whitespace()) {
-            return Err(IndexError::InvalidQuery(format!(
-                "the query contains the control character {:?}",
-                c
-            )));
-        }
-        check_complexity(query)?;
-        let ast = query_grammar::parse_query(query)
-            .map_err(|_| IndexError::InvalidQuery(syntax_error_reason(query)))?;
+        };
         let build = || -> Result<Box<dyn Query>, IndexError> {
             let parsed = self
                 .parser
-                .build_query_from_user_input_ast(complete_negations(expand_sets(ast)))
+                .build_query_from_user_input_ast(ast)
                 .map_err(|e| IndexError::InvalidQuery(e.to_string()))?;
             parsed
                 .weight(EnableScoring::disabled_from_schema(&self.schema))
@@ -125,6 +114,27 @@ impl QueryCompiler {
         }
         Ok(Some(Box::new(BooleanQuery::new(clauses))))
     }
+}
+
+/// The parsed, rewritten query ([`expand_sets`], then [`complete_negations`]) that the index
+/// runs; `None` for an empty query (every record). Rejects control characters and queries over
+/// the complexity limits; says nothing about whether tantivy can run it ([`QueryCompiler::parse`]).
+pub(crate) fn user_ast(query: &str) -> Result<Option<UserInputAst>, IndexError> {
+    if query.trim().is_empty() {
+        return Ok(None);
+    }
+    // Tantivy's JSON terms use NUL and 0x01 as path separators; a path holding them panics
+    // while the term is built (found by fuzzing). No query needs control characters.
+    if let Some(c) = query.chars().find(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(IndexError::InvalidQuery(format!(
+            "the query contains the control character {:?}",
+            c
+        )));
+    }
+    check_complexity(query)?;
+    let ast = query_grammar::parse_query(query)
+        .map_err(|_| IndexError::InvalidQuery(syntax_error_reason(query)))?;
+    Ok(Some(complete_negations(expand_sets(ast))))
 }
 
 /// Returns `Some(reason)` when `query` would be rejected by [`super::IndexReader::search`] with

@@ -9,3 +9,4 @@ mod merge;
 mod prop;
 mod schema;
 mod search;
+mod verify;
