@@ -17,7 +17,7 @@ mode="${1:-smoke}"
 shift || true
 
 targets_all=(kafka_batch kafka_decompress wal_segment chronik_wal chronik_canonical source
-  archive_toc archive_members archive_manifest index_query api_route lambda_events)
+  archive_toc archive_members archive_manifest index_query chunk_filters api_route lambda_events)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "fuzz: the nightly toolchain is required (rustup toolchain install nightly)" >&2

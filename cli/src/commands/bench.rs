@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
+use tier::index::IndexLayout;
 use tier::kafka::RawBatch;
-use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig, SegmentCacheConfig};
+use tier::pipeline::{FetchRequest, Pipeline, PipelineConfig, SearchRequest, SegmentCacheConfig};
 use tier::synth::{self, SynthSpec, ValueShape};
 use tier::types::{Partition, TopicPartition};
 
@@ -29,6 +30,8 @@ struct BenchReport {
     index_vs_decode_time: f64,
     archive_bytes: u64,
     archive_to_wal: f64,
+    /// Archive bytes over the original batch bytes they hold (the index's cost).
+    archive_to_batches: f64,
     /// Baseline: the whole WAL gzipped at level 6.
     gzip_to_wal: f64,
     fetches: usize,
@@ -44,6 +47,62 @@ struct BenchReport {
     warm_fetch_p99_us: f64,
     warm_raw_read_p50_us: f64,
     warm_fetch_vs_raw_p50: f64,
+    /// Searches of a unique trace id (one hit), every hit; no read cache.
+    search_rare_p50_us: f64,
+    /// Searches of a common word (`payment`, in ~40 % of the records), first 20 hits; no read cache.
+    search_common_first20_p50_us: f64,
+    /// Baseline: the same WAL indexed in layout 1 (one Tantivy document per record).
+    v1_archive_to_batches: f64,
+    v1_index_vs_decode_time: f64,
+    v1_search_rare_p50_us: f64,
+    v1_search_common_first20_p50_us: f64,
+    search_rare_vs_v1_p50: f64,
+    search_common_first20_vs_v1_p50: f64,
+}
+
+const SEARCHES: usize = 30;
+
+/// Search latency: unique trace ids of random records (every hit), then a common word (first 20).
+async fn time_searches(
+    pipeline: &Pipeline,
+    batches: &[(u32, Vec<u8>)],
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let (mut rare, mut common) = (Vec::new(), Vec::new());
+    for _ in 0..SEARCHES {
+        let (_, batch) = &batches[rng.random_range(0..batches.len())];
+        let records = RawBatch::parse(batch)?.records()?;
+        let record = &records[rng.random_range(0..records.len())];
+        let trace = record
+            .headers
+            .iter()
+            .find(|h| h.key == "trace")
+            .and_then(|h| h.value.as_deref())
+            .ok_or_else(|| anyhow::anyhow!("a bench record without a trace header"))?;
+        let req = SearchRequest {
+            query: String::from_utf8_lossy(trace).into_owned(),
+            limit: 100,
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let hits = pipeline.search(&req).await?;
+        rare.push(started.elapsed());
+        anyhow::ensure!(
+            hits.iter().any(|h| h.record.offset == record.offset),
+            "the trace id of offset {} was not found",
+            record.offset
+        );
+        let req = SearchRequest {
+            query: "payment".into(),
+            limit: 20,
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let hits = pipeline.search(&req).await?;
+        common.push(started.elapsed());
+        anyhow::ensure!(hits.len() == 20, "{} hits of a common word", hits.len());
+    }
+    Ok((rare, common))
 }
 
 /// Fetches of up to 1 MiB, each next to a read of as many bytes from a local file.
@@ -149,6 +208,7 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         .iter()
         .map(|s| s.segment.archive_bytes)
         .sum();
+    let batch_bytes: u64 = report.segments.iter().map(|s| s.segment.data_bytes).sum();
 
     eprintln!("timing {} fetches…", args.fetches);
     let random_offsets = |seed| random_offsets(&args, seed);
@@ -172,6 +232,33 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         percentile_us(&mut warm, 0.5),
         percentile_us(&mut warm_raw, 0.5),
     );
+    eprintln!("timing {SEARCHES} searches of each kind…");
+    let (mut rare, mut common) = time_searches(&pipeline, &batches).await?;
+    // The baseline layout, same WAL, same machine, same run.
+    eprintln!("indexing and searching the same WAL in index layout 1…");
+    let v1_dir = tempfile::tempdir()?;
+    let v1 = super::open_embedded(v1_dir.path()).await?;
+    let v1 = v1.with_config(PipelineConfig {
+        index_layout: IndexLayout::Tantivy,
+        ..v1.config().clone()
+    });
+    let started = Instant::now();
+    let v1_report = v1.index_source("bench", &wal, None).await?;
+    let v1_index_s = started.elapsed().as_secs_f64();
+    let v1_archive: u64 = v1_report
+        .segments
+        .iter()
+        .map(|s| s.segment.archive_bytes)
+        .sum();
+    let (mut v1_rare, mut v1_common) = time_searches(&v1, &batches).await?;
+    let (rare_p50, common_p50) = (
+        percentile_us(&mut rare, 0.5),
+        percentile_us(&mut common, 0.5),
+    );
+    let (v1_rare_p50, v1_common_p50) = (
+        percentile_us(&mut v1_rare, 0.5),
+        percentile_us(&mut v1_common, 0.5),
+    );
     let out = BenchReport {
         records: args.records,
         codec: format!("{:?}", args.codec).to_lowercase(),
@@ -181,6 +268,7 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         index_vs_decode_time: index_s / decode_s,
         archive_bytes,
         archive_to_wal: archive_bytes as f64 / wal.len() as f64,
+        archive_to_batches: archive_bytes as f64 / batch_bytes.max(1) as f64,
         gzip_to_wal: gzip_len as f64 / wal.len() as f64,
         fetches: args.fetches,
         fetch_max_bytes: FETCH_BYTES,
@@ -193,6 +281,14 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         warm_fetch_p99_us: percentile_us(&mut warm, 0.99),
         warm_raw_read_p50_us: warm_raw_p50,
         warm_fetch_vs_raw_p50: warm_p50 / warm_raw_p50.max(f64::EPSILON),
+        search_rare_p50_us: rare_p50,
+        search_common_first20_p50_us: common_p50,
+        v1_archive_to_batches: v1_archive as f64 / batch_bytes.max(1) as f64,
+        v1_index_vs_decode_time: v1_index_s / decode_s,
+        v1_search_rare_p50_us: v1_rare_p50,
+        v1_search_common_first20_p50_us: v1_common_p50,
+        search_rare_vs_v1_p50: rare_p50 / v1_rare_p50.max(f64::EPSILON),
+        search_common_first20_vs_v1_p50: common_p50 / v1_common_p50.max(f64::EPSILON),
     };
     if json {
         output::json(&out)?;
@@ -200,10 +296,12 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
         output::text(format!(
             "records {} ({}), WAL {}\n\
              indexing        {:>8.1} MB/s   (decode-only baseline {:.1} MB/s; indexing takes {:.1}x its time)\n\
-             archive / WAL   {:>8.3}        (whole-WAL gzip -6 baseline {:.3})\n\
+             archive / WAL   {:>8.3}        (whole-WAL gzip -6 baseline {:.3}; archive / batches {:.3})\n\
              fetch 1 MiB     p50 {:>8.0} us  p99 {:>8.0} us\n\
              raw file read   p50 {:>8.0} us  p99 {:>8.0} us  (fetch / raw p50 = {:.1}x)\n\
-             warm fetch      p50 {:>8.0} us  p99 {:>8.0} us  (segment cache; / raw p50 {:.0} us = {:.1}x)",
+             warm fetch      p50 {:>8.0} us  p99 {:>8.0} us  (segment cache; / raw p50 {:.0} us = {:.1}x)\n\
+             search p50      rare term {:>8.0} us, common term first 20 {:>8.0} us\n\
+             layout 1        archive / batches {:.3}, indexing {:.1}x decode, search p50 rare {:.0} us ({:.2}x), common first 20 {:.0} us ({:.2}x)",
             out.records,
             out.codec,
             output::bytes(out.wal_bytes),
@@ -212,6 +310,7 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
             out.index_vs_decode_time,
             out.archive_to_wal,
             out.gzip_to_wal,
+            out.archive_to_batches,
             out.fetch_p50_us,
             out.fetch_p99_us,
             out.raw_read_p50_us,
@@ -220,7 +319,15 @@ pub async fn run(args: BenchArgs, json: bool) -> anyhow::Result<Status> {
             out.warm_fetch_p50_us,
             out.warm_fetch_p99_us,
             out.warm_raw_read_p50_us,
-            out.warm_fetch_vs_raw_p50
+            out.warm_fetch_vs_raw_p50,
+            out.search_rare_p50_us,
+            out.search_common_first20_p50_us,
+            out.v1_archive_to_batches,
+            out.v1_index_vs_decode_time,
+            out.v1_search_rare_p50_us,
+            out.search_rare_vs_v1_p50,
+            out.v1_search_common_first20_p50_us,
+            out.search_common_first20_vs_v1_p50
         ))?;
     }
     Ok(Status::Success)

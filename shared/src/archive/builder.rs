@@ -208,6 +208,16 @@ impl ArchiveBuilder {
         }
     }
 
+    /// The chunks written so far, in offset order.
+    pub fn closed_chunks(&self) -> &[ChunkEntry] {
+        &self.chunks
+    }
+
+    /// Writes the open chunk, if any, as one member (the next batch starts a new one).
+    pub fn close_chunk(&mut self) -> Result<(), ArchiveError> {
+        self.flush_chunk()
+    }
+
     /// Writes the open chunk, if any, as one member.
     fn flush_chunk(&mut self) -> Result<(), ArchiveError> {
         let Some(c) = self.open.take() else {

@@ -88,6 +88,17 @@ impl ArchiveWriter {
         Ok(())
     }
 
+    /// The chunks written so far (the open one is not among them), in offset order.
+    pub fn closed_chunks(&self) -> &[crate::archive::ChunkEntry] {
+        self.builder.closed_chunks()
+    }
+
+    /// Writes the open chunk, if any: after it, [`ArchiveWriter::closed_chunks`] holds every
+    /// batch pushed.
+    pub fn close_chunk(&mut self) -> Result<(), ArchiveError> {
+        self.builder.close_chunk()
+    }
+
     /// Writes the index files (after the last batch), then the manifest and the end marker.
     pub fn finish<'a>(
         mut self,

@@ -24,6 +24,24 @@ pub struct IndexDoc<'a> {
     pub headers: Vec<(&'a str, Option<&'a [u8]>)>,
 }
 
+impl<'a> IndexDoc<'a> {
+    /// The document of a decoded Kafka record, at the timestamp it is searched by (the batch's
+    /// effective timestamp of the record).
+    pub fn of_record(record: &'a crate::kafka::Record, timestamp: i64) -> IndexDoc<'a> {
+        IndexDoc {
+            offset: record.offset,
+            timestamp,
+            key: record.key.as_deref(),
+            value: record.value.as_deref(),
+            headers: record
+                .headers
+                .iter()
+                .map(|h| (h.key.as_str(), h.value.as_deref()))
+                .collect(),
+        }
+    }
+}
+
 /// Builds the tantivy document for `doc`.
 ///
 /// * `key`: lossy UTF-8 text.

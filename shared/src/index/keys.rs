@@ -59,15 +59,22 @@ pub(crate) fn number_token(value: f64) -> [u8; 8] {
     value.to_bits().to_le_bytes()
 }
 
-/// Collects keys with one analyzer (the index's).
-pub(crate) struct KeyWriter {
+/// Collects the keys of records with one analyzer (the index's).
+pub struct KeyWriter {
     analyzer: tantivy::tokenizer::TextAnalyzer,
     /// The keys so far, in no order.
     pub out: Vec<u64>,
 }
 
+impl Default for KeyWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl KeyWriter {
-    pub(crate) fn new() -> KeyWriter {
+    /// A writer with no keys.
+    pub fn new() -> KeyWriter {
         KeyWriter {
             analyzer: analyzer(),
             out: Vec::new(),
@@ -123,7 +130,7 @@ impl KeyWriter {
     }
 
     /// Adds every key of `doc`.
-    pub(crate) fn record(&mut self, doc: &IndexDoc<'_>) {
+    pub fn record(&mut self, doc: &IndexDoc<'_>) {
         if let Some(k) = doc.key {
             self.text(Domain::Key, "", &String::from_utf8_lossy(k));
         }

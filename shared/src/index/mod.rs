@@ -20,6 +20,7 @@ mod cond;
 mod document;
 mod error;
 mod files;
+mod filters;
 mod keys;
 mod merge;
 mod query;
@@ -35,9 +36,42 @@ pub use cond::Cond;
 pub use document::IndexDoc;
 pub use error::IndexError;
 pub use files::{IndexFiles, MAX_FILE_NAME_LEN, META_FILE};
-pub use keys::record_keys;
+pub use filters::{ChunkFilter, ChunkFilters};
+pub use keys::{KeyWriter, record_keys};
 pub use merge::merge;
 pub use query::{MAX_QUERY_BYTES, MAX_QUERY_NESTING, SearchFilter, query_syntax_error};
 pub use reader::{Hit, IndexReader};
 pub use schema::SCHEMA_VERSION;
 pub use verify::Verifier;
+
+/// The index file of a [`IndexLayout::ChunkFilters`] archive (its only one).
+pub const FILTERS_FILE: &str = "chunk-filters.ctkf";
+
+/// How an archive's records are indexed (`docs/FORMATS.md`, "Record search index").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IndexLayout {
+    /// Version 1: a tantivy index with one document per record.
+    Tantivy,
+    /// Version 2: a filter of token keys per record chunk ([`ChunkFilters`]); searches read the
+    /// chunks a filter lets through and match their records exactly ([`Cond`], [`Verifier`]).
+    #[default]
+    ChunkFilters,
+}
+
+impl IndexLayout {
+    /// The `index_schema_version` of archives written with this layout.
+    pub fn schema_version(self) -> u32 {
+        match self {
+            IndexLayout::Tantivy => SCHEMA_VERSION,
+            IndexLayout::ChunkFilters => 2,
+        }
+    }
+
+    /// The layout of an archive whose index files are `names`.
+    pub fn of_files<'a>(mut names: impl Iterator<Item = &'a str>) -> IndexLayout {
+        match (names.next(), names.next()) {
+            (Some(FILTERS_FILE), None) => IndexLayout::ChunkFilters,
+            _ => IndexLayout::Tantivy,
+        }
+    }
+}

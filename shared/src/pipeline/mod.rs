@@ -49,6 +49,8 @@ pub struct PipelineConfig {
     /// same as without it, except that a segment retention dropped may still be read for up to
     /// the TTL.
     pub segment_cache: SegmentCacheConfig,
+    /// How new archives (indexed or merged) index their records.
+    pub index_layout: crate::index::IndexLayout,
 }
 
 impl Default for PipelineConfig {
@@ -59,6 +61,7 @@ impl Default for PipelineConfig {
             max_search_hits: 10_000,
             cache_bytes: 0,
             segment_cache: SegmentCacheConfig::default(),
+            index_layout: crate::index::IndexLayout::ChunkFilters,
         }
     }
 }

@@ -448,4 +448,29 @@ async fn version_1_archives_stay_searchable() {
     let report = p.rebuild_catalog(RebuildOptions::default()).await.unwrap();
     assert_eq!(report.segments_registered, 6, "{report:?}");
     assert_same(&answers(&p).await, "version 1 archives");
+
+    // Compaction rewrites them in today's layout when it merges them: still the same answers.
+    for partition in 0..2 {
+        let tp = TopicPartition::new(
+            TOPIC.parse().unwrap(),
+            Partition::try_from(partition).unwrap(),
+        );
+        let segments = p.catalog().segments(&tp).await.unwrap();
+        let run = MergeRun {
+            segments: segments.iter().map(|s| s.id.clone()).collect(),
+            base_offset: segments[0].base_offset.get(),
+            last_offset: segments[2].last_offset.get(),
+            archive_bytes: segments.iter().map(|s| s.archive_size).sum(),
+        };
+        p.merge_run(&tp, &run).await.unwrap();
+        let merged = p.catalog().segments(&tp).await.unwrap();
+        assert_eq!(merged.len(), 1);
+        let archive = p.store().get(&merged[0].archive_key).await.unwrap();
+        let (_, manifest) = describe_archive(&merged[0].archive_key, &archive).unwrap();
+        assert_eq!(
+            manifest.index_schema_version,
+            p.config().index_layout.schema_version()
+        );
+    }
+    assert_same(&answers(&p).await, "version 1 archives merged");
 }

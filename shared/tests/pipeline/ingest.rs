@@ -143,7 +143,16 @@ async fn kafka_log_sources_need_a_partition_and_keep_special_batches_intact() {
 
 #[tokio::test]
 async fn archives_extract_with_system_tar_and_the_index_opens() {
-    let f = fixture();
+    for layout in [IndexLayout::ChunkFilters, IndexLayout::Tantivy] {
+        extract_with_system_tar(layout).await;
+    }
+}
+
+async fn extract_with_system_tar(layout: IndexLayout) {
+    let mut config = PipelineConfig::default();
+    config.archive.chunk_target_bytes = 8 * 1024;
+    config.index_layout = layout;
+    let f = fixture_with(config);
     index_wal(
         &f.pipeline,
         "x",
@@ -170,15 +179,35 @@ async fn archives_extract_with_system_tar_and_the_index_opens() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["record_count"], 300);
-    let index = tantivy::Index::open_in_dir(dir.path().join("index")).unwrap();
-    let searcher = index.reader().unwrap().searcher();
-    assert_eq!(searcher.num_docs(), 300);
     let mut batches = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(dir.path().join("records"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
+    match layout {
+        IndexLayout::Tantivy => {
+            assert_eq!(manifest["index_schema_version"], 1);
+            let index = tantivy::Index::open_in_dir(dir.path().join("index")).unwrap();
+            let searcher = index.reader().unwrap().searcher();
+            assert_eq!(searcher.num_docs(), 300);
+        }
+        IndexLayout::ChunkFilters => {
+            assert_eq!(manifest["index_schema_version"], 2);
+            // One filter per record chunk; every record's keys pass its chunk's filter.
+            let bytes = std::fs::read(dir.path().join("index").join(FILTERS_FILE)).unwrap();
+            let filters = ChunkFilters::decode(&bytes, names.len()).unwrap();
+            for (chunk, filter) in names.iter().zip(&filters.chunks) {
+                let data = std::fs::read(chunk).unwrap();
+                for batch in tier::kafka::batches(&data) {
+                    for r in batch.unwrap().records().unwrap() {
+                        let doc = IndexDoc::of_record(&r, 0);
+                        assert!(record_keys(&doc).iter().all(|k| filter.may_hold(*k)));
+                    }
+                }
+            }
+        }
+    }
     for n in names {
         batches.extend(std::fs::read(n).unwrap());
     }

@@ -117,3 +117,52 @@ fn measure_build_throughput() {
         );
     }
 }
+
+/// Chunk filters of the bench corpora against the batches they describe (and the v1 index).
+#[test]
+#[ignore]
+fn measure_chunk_filter_size() {
+    use super::super::{ChunkFilter, ChunkFilters, record_keys};
+    use crate::kafka::{Compression, RawBatch};
+    use crate::synth::{SynthSpec, ValueShape};
+    for codec in [Compression::None, Compression::Lz4, Compression::Zstd] {
+        let spec = SynthSpec {
+            topic: "bench".parse().unwrap(),
+            partitions: 1,
+            records: 200_000,
+            batch_records: 100,
+            compression: codec,
+            shape: ValueShape::Json,
+            start_offset: 0,
+            start_timestamp_ms: 1_700_000_000_000,
+            seed: 1,
+        };
+        let batches = crate::synth::batches(&spec).unwrap();
+        let started = Instant::now();
+        let (mut filters, mut keys, mut chunk_bytes, mut batch_bytes) =
+            (Vec::new(), Vec::new(), 0, 0);
+        let mut keys_total = 0;
+        for (_, bytes) in &batches {
+            let batch = RawBatch::parse(bytes).unwrap();
+            for r in batch.records().unwrap() {
+                keys.extend(record_keys(&IndexDoc::of_record(&r, 0)));
+            }
+            chunk_bytes += bytes.len();
+            batch_bytes += bytes.len();
+            if chunk_bytes >= 256 << 10 {
+                keys_total += keys.len();
+                filters.push(ChunkFilter::build(std::mem::take(&mut keys)).unwrap());
+                chunk_bytes = 0;
+            }
+        }
+        keys_total += keys.len();
+        filters.push(ChunkFilter::build(keys).unwrap());
+        let encoded = ChunkFilters { chunks: filters }.encode();
+        eprintln!(
+            "{codec:?}: batches {batch_bytes} B, {keys_total} keys (with duplicates), filters {} B = {:.3} of the batches, built in {:.2} s",
+            encoded.len(),
+            encoded.len() as f64 / batch_bytes as f64,
+            started.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -3,7 +3,10 @@
 
 use crate::archive::{ArchiveIdentity, ArchiveOptions, ArchiveWriter, BatchSpan};
 use crate::catalog::SegmentEntry;
-use crate::index::{IndexBuilder, IndexDoc, IndexFiles};
+use crate::index::{
+    ChunkFilter, ChunkFilters, FILTERS_FILE, IndexBuilder, IndexDoc, IndexFiles, IndexLayout,
+    KeyWriter,
+};
 use crate::kafka::{Compression, RawBatch};
 use crate::pipeline::{PipelineError, PipelineResult};
 use crate::source::{PartitionBatches, SourceError};
@@ -30,25 +33,71 @@ pub(crate) fn segment_id(group: &PartitionBatches) -> SegmentId {
     SegmentId::new(base, last, crc)
 }
 
+/// How a segment's records are indexed.
+pub(crate) enum Indexing {
+    /// A v1 index built elsewhere (merged by compaction), used as is.
+    Prebuilt(IndexFiles),
+    /// Indexed here, in this layout.
+    Build(IndexLayout),
+}
+
+/// The index being built while batches are added.
+enum Building {
+    Tantivy(Box<IndexBuilder>),
+    /// Keys of the batches not yet in a closed chunk (batch last offset, keys), and the filters
+    /// of the closed chunks.
+    Filters {
+        pending: Vec<(i64, Vec<u64>)>,
+        done: Vec<ChunkFilter>,
+    },
+    Prebuilt(IndexFiles),
+}
+
+impl Building {
+    /// Filters for the chunks `archive` closed since the last call.
+    fn chunks_closed(&mut self, archive: &ArchiveWriter) -> PipelineResult<()> {
+        let Building::Filters { pending, done } = self else {
+            return Ok(());
+        };
+        while let Some(chunk) = archive.closed_chunks().get(done.len()) {
+            let held = pending
+                .iter()
+                .take_while(|(last, _)| *last <= chunk.last_offset)
+                .count();
+            let keys = pending.drain(..held).flat_map(|(_, k)| k).collect();
+            done.push(ChunkFilter::build(keys)?);
+        }
+        Ok(())
+    }
+}
+
 /// Builds the archive of `group` and the catalog entry describing it.
 ///
-/// `prebuilt_index` (e.g. indexes merged by compaction) is used as the archive's index as is; without
-/// it the records are indexed. Records are decoded either way, for exact timestamps. A batch whose
-/// records do not decode is an invalid source.
+/// Records are decoded either way (for exact timestamps, and to index them unless `indexing` is
+/// a prebuilt index). A batch whose records do not decode is an invalid source.
 pub(crate) fn build_segment(
     group: &PartitionBatches,
     id: SegmentId,
     source: &str,
     now: i64,
     options: &ArchiveOptions,
-    prebuilt_index: Option<IndexFiles>,
+    indexing: Indexing,
 ) -> PipelineResult<(SegmentEntry, Vec<u8>)> {
     let (base, last) = offsets(group);
     let key = ObjectKey::archive(&group.tp, &id, rand::random());
-    let mut builder = match prebuilt_index {
-        Some(_) => None,
-        None => Some(IndexBuilder::new()?),
+    let layout = match &indexing {
+        Indexing::Prebuilt(_) => IndexLayout::Tantivy,
+        Indexing::Build(layout) => *layout,
     };
+    let mut building = match indexing {
+        Indexing::Prebuilt(files) => Building::Prebuilt(files),
+        Indexing::Build(IndexLayout::Tantivy) => Building::Tantivy(Box::new(IndexBuilder::new()?)),
+        Indexing::Build(IndexLayout::ChunkFilters) => Building::Filters {
+            pending: Vec::new(),
+            done: Vec::new(),
+        },
+    };
+    let mut keys = KeyWriter::new();
     let mut archive = ArchiveWriter::new(options.clone());
     for (batch_index, batch) in group.batches.iter().enumerate() {
         let raw =
@@ -62,23 +111,19 @@ pub(crate) fn build_segment(
         })?;
         let h = &batch.header;
         let (b_min, b_max) = h.timestamp_range(&decoded);
-        for r in &decoded {
-            let ts = h.effective_timestamp(r);
-            let Some(index) = builder.as_mut().filter(|_| !h.is_control()) else {
-                continue;
-            };
-            let headers = r
-                .headers
-                .iter()
-                .map(|x| (x.key.as_str(), x.value.as_deref()))
-                .collect();
-            index.add(&IndexDoc {
-                offset: r.offset,
-                timestamp: ts,
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers,
-            })?;
+        // Control batches (transaction markers) are not searchable records.
+        if !h.is_control() {
+            for r in &decoded {
+                let doc = IndexDoc::of_record(r, h.effective_timestamp(r));
+                match &mut building {
+                    Building::Tantivy(index) => index.add(&doc)?,
+                    Building::Filters { .. } => keys.record(&doc),
+                    Building::Prebuilt(_) => {}
+                }
+            }
+        }
+        if let Building::Filters { pending, .. } = &mut building {
+            pending.push((h.last_offset(), std::mem::take(&mut keys.out)));
         }
         let span = BatchSpan {
             first_offset: h.base_offset,
@@ -89,11 +134,19 @@ pub(crate) fn build_segment(
             precompressed: h.compression().is_ok_and(|c| c != Compression::None),
         };
         archive.push_batch(span, decoded.len() as u64)?;
+        building.chunks_closed(&archive)?;
     }
-    let index_files = match (prebuilt_index, builder) {
-        (Some(files), _) => files,
-        (None, Some(builder)) => builder.finish()?,
-        (None, None) => IndexFiles::default(),
+    archive.close_chunk()?;
+    building.chunks_closed(&archive)?;
+    let index_files = match building {
+        Building::Prebuilt(files) => files,
+        Building::Tantivy(builder) => (*builder).finish()?,
+        Building::Filters { done, .. } => IndexFiles {
+            files: vec![(
+                FILTERS_FILE.to_owned(),
+                ChunkFilters { chunks: done }.encode(),
+            )],
+        },
     };
     let identity = ArchiveIdentity {
         topic: group.tp.topic.to_string(),
@@ -101,7 +154,7 @@ pub(crate) fn build_segment(
         segment_id: id.to_string(),
         source: source.to_owned(),
         created_at_ms: now,
-        index_schema_version: crate::index::SCHEMA_VERSION,
+        index_schema_version: layout.schema_version(),
     };
     let files = index_files
         .files

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::build::{build_segment, offsets, segment_id};
+use super::build::{Indexing, build_segment, offsets, segment_id};
 use crate::catalog::{CatalogError, IngestRecord, IngestStatus, SegmentEntry};
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::source::{PartitionBatches, SourceFormat, read_source};
@@ -147,8 +147,9 @@ impl Pipeline {
         now: i64,
     ) -> PipelineResult<SegmentEntry> {
         let (source, options) = (source_id.to_owned(), self.config.archive.clone());
+        let indexing = Indexing::Build(self.config.index_layout);
         let (entry, archive) = tokio::task::spawn_blocking(move || {
-            build_segment(&group, id, &source, now, &options, None)
+            build_segment(&group, id, &source, now, &options, indexing)
         })
         .await
         .map_err(|e| PipelineError::Internal(format!("indexing task failed: {e}")))??;

@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::plan::MergeRun;
 use super::rebuild::COMPACTION_SOURCE;
 use crate::catalog::SegmentEntry;
-use crate::pipeline::ingest::{build_segment, segment_id};
+use crate::index::IndexLayout;
+use crate::pipeline::ingest::{Indexing, build_segment, segment_id};
 use crate::pipeline::read::SegmentReader;
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::source::{PartitionBatches, SourceBatch};
@@ -49,6 +50,10 @@ impl Pipeline {
             batches: Vec::new(),
         };
         let mut indexes = Vec::new();
+        // Tantivy indexes of the inputs are merged without re-reading records when the output is
+        // of their layout; otherwise (v1 inputs, a v2 output) the records are indexed again.
+        let layout = self.config.index_layout;
+        let mut merge_indexes = layout == IndexLayout::Tantivy;
         for seg in &chosen {
             let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
             for chunk in reader.read_chunks(&reader.toc.chunks).await? {
@@ -60,13 +65,22 @@ impl Pipeline {
                     });
                 }
             }
-            indexes.push(reader.index_files().await?);
+            let names = reader.toc.index_files.iter().map(|m| m.name.as_str());
+            let input_layout = IndexLayout::of_files(names.map(|n| n.trim_start_matches("index/")));
+            merge_indexes &= input_layout == IndexLayout::Tantivy;
+            if merge_indexes {
+                indexes.push(reader.index_files().await?);
+            }
         }
         let id = segment_id(&group);
         let (now, options) = (self.clock.now_ms(), self.config.archive.clone());
         let (entry, archive) = tokio::task::spawn_blocking(move || {
-            let merged = crate::index::merge(indexes)?;
-            build_segment(&group, id, COMPACTION_SOURCE, now, &options, Some(merged))
+            let indexing = if merge_indexes {
+                Indexing::Prebuilt(crate::index::merge(indexes)?)
+            } else {
+                Indexing::Build(layout)
+            };
+            build_segment(&group, id, COMPACTION_SOURCE, now, &options, indexing)
         })
         .await
         .map_err(|e| PipelineError::Internal(format!("merge task failed: {e}")))??;

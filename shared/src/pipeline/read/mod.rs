@@ -6,6 +6,7 @@
 mod cache;
 mod consume;
 mod fetch;
+mod filtered;
 mod offsets;
 mod reread;
 mod search;

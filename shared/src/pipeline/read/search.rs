@@ -5,11 +5,12 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
+use super::filtered::FilteredQuery;
 use super::reread::reread_once;
 use super::segment_reader::SegmentReader;
 use super::view::RecordView;
 use crate::catalog::SegmentEntry;
-use crate::index::SearchFilter;
+use crate::index::{IndexLayout, SearchFilter};
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::types::{Partition, Topic};
 
@@ -190,6 +191,7 @@ impl Pipeline {
         filter: &SearchFilter,
         page: &mut PageBuilder,
     ) -> PipelineResult<()> {
+        let mut filtered: Option<FilteredQuery> = None;
         for seg in segments {
             if page.is_done() {
                 break;
@@ -198,6 +200,16 @@ impl Pipeline {
                 continue;
             }
             let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
+            let names = reader.toc.index_files.iter();
+            let layout = IndexLayout::of_files(names.map(|m| m.name.trim_start_matches("index/")));
+            if layout == IndexLayout::ChunkFilters {
+                let query = match &filtered {
+                    Some(q) => q,
+                    None => filtered.insert(FilteredQuery::new(&req.query, filter)?),
+                };
+                self.search_filtered(tp, &reader, query, page).await?;
+                continue;
+            }
             let index = reader.open_index().await?;
             // One more than the page still wants: finding it tells whether a next page exists.
             let offsets: BTreeSet<i64> = index
@@ -268,7 +280,7 @@ impl Pipeline {
 /// A page being filled: hits up to a count and a byte budget, plus one hit past the end (which
 /// says that a next page exists, and is not returned).
 #[derive(Debug)]
-struct PageBuilder {
+pub(super) struct PageBuilder {
     hits: Vec<SearchHit>,
     bytes: usize,
     limit: usize,
@@ -292,12 +304,12 @@ impl PageBuilder {
     }
 
     /// Complete: a match past its end was found (or the limit is 0).
-    fn is_done(&self) -> bool {
+    pub(super) fn is_done(&self) -> bool {
         self.more || self.limit == 0
     }
 
     /// How many more hits to look for: those that fit the count, and one more.
-    fn wanted(&self) -> usize {
+    pub(super) fn wanted(&self) -> usize {
         (self.limit - self.hits.len().min(self.limit)).saturating_add(1)
     }
 
@@ -313,7 +325,7 @@ impl PageBuilder {
     }
 
     /// Adds the hit for `record`; false once the page is full (this record then starts the next).
-    fn push(
+    pub(super) fn push(
         &mut self,
         tp: &crate::types::TopicPartition,
         header: &crate::kafka::BatchHeader,

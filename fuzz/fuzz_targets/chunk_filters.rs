@@ -1,0 +1,50 @@
+//! Chunk filters (index layout 2) read from an archive: an encoded filter set built from arbitrary
+//! keys, then damaged by arbitrary edits, must decode to an error or to filters that can be probed
+//! without panicking; undamaged, every key it was built from is held.
+#![no_main]
+
+use libfuzzer_sys::arbitrary::{self, Arbitrary};
+use libfuzzer_sys::fuzz_target;
+use tier::index::{ChunkFilter, ChunkFilters};
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    chunks: Vec<Vec<u64>>,
+    /// (position, xor) edits of the encoded bytes.
+    edits: Vec<(u16, u8)>,
+    truncate: Option<u16>,
+    probes: Vec<u64>,
+    raw: Vec<u8>,
+}
+
+fuzz_target!(|input: Input| {
+    let chunks: Vec<ChunkFilter> = input
+        .chunks
+        .iter()
+        .take(16)
+        .map(|keys| ChunkFilter::build(keys.iter().copied().take(2_000).collect()).expect("build"))
+        .collect();
+    let n = chunks.len();
+    let mut bytes = ChunkFilters { chunks }.encode();
+    let intact = bytes.clone();
+    for (at, xor) in &input.edits {
+        let len = bytes.len();
+        bytes[usize::from(*at) % len] ^= xor;
+    }
+    if let Some(t) = input.truncate {
+        bytes.truncate(usize::from(t) % (bytes.len() + 1));
+    }
+    for candidate in [&bytes, &input.raw] {
+        if let Ok(decoded) = ChunkFilters::decode(candidate, n) {
+            for f in &decoded.chunks {
+                for k in &input.probes {
+                    let _ = f.may_hold(*k);
+                }
+            }
+        }
+    }
+    let decoded = ChunkFilters::decode(&intact, n).expect("intact filters decode");
+    for (f, keys) in decoded.chunks.iter().zip(&input.chunks) {
+        assert!(keys.iter().take(2_000).all(|k| f.may_hold(*k)));
+    }
+});
