@@ -21,9 +21,32 @@ pub struct Cli {
     /// Print machine-readable JSON on stdout instead of a human summary.
     #[arg(long, global = true)]
     pub json: bool,
+    /// What the chunk filters of archives this command writes (index, ship, backfill, compact)
+    /// key: full, keys-and-headers or none. Search answers are the same; less keyed, smaller
+    /// archives and more chunks read per search.
+    #[arg(long, global = true, env = "TIER_INDEX_POLICY", default_value = "full")]
+    pub index_policy: tier::index::IndexPolicy,
+    /// Per-topic index policies as JSON, `{"audit": "none"}`, over --index-policy.
+    #[arg(long, global = true, env = "TIER_INDEX_TOPICS", default_value = "")]
+    pub index_topics: String,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The pipeline settings of the global options.
+    pub fn pipeline_config(&self) -> anyhow::Result<tier::pipeline::PipelineConfig> {
+        let topics = tier::index::IndexPolicies::parse_topics(&self.index_topics)
+            .map_err(|e| anyhow::anyhow!("--index-topics: {e}"))?;
+        Ok(tier::pipeline::PipelineConfig {
+            index_policies: tier::index::IndexPolicies {
+                default: self.index_policy,
+                topics,
+            },
+            ..Default::default()
+        })
+    }
 }
 
 /// tierctl's commands.

@@ -103,14 +103,9 @@ impl Backends {
     }
 
     /// A pipeline over them.
-    pub async fn pipeline(&self) -> anyhow::Result<Pipeline> {
+    pub async fn pipeline(&self, config: PipelineConfig) -> anyhow::Result<Pipeline> {
         let (store, catalog) = self.open().await?;
-        Ok(Pipeline::new(
-            store,
-            catalog,
-            Arc::new(SystemClock),
-            PipelineConfig::default(),
-        ))
+        Ok(Pipeline::new(store, catalog, Arc::new(SystemClock), config))
     }
 }
 

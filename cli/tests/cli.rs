@@ -814,3 +814,53 @@ fn rebuild_catalog_after_the_catalog_file_is_lost_gives_the_same_answers() {
     let again = ok_json(&data, &["index", &wal]);
     assert_eq!(again[0]["already_indexed"], true, "{again}");
 }
+
+#[test]
+fn index_policies_shrink_archives_and_keep_search_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = generate(
+        dir.path(),
+        "p.wal",
+        &["--topic", "orders", "--codec", "zstd"],
+    );
+    let mut archive_bytes = Vec::new();
+    let mut answers = Vec::new();
+    for (name, flags) in [
+        ("full", vec![]),
+        ("keys", vec!["--index-policy", "keys-and-headers"]),
+        ("none", vec!["--index-topics", r#"{"orders": "none"}"#]),
+    ] {
+        let data = dir.path().join(name);
+        let report = ok_json(&data, &[&flags[..], &["index", &wal]].concat());
+        let bytes: u64 = report[0]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["archive_bytes"].as_u64().unwrap())
+            .sum();
+        archive_bytes.push(bytes);
+        let hits = ok_json(
+            &data,
+            &["search", "value.country:ES AND payment", "--limit", "500"],
+        );
+        answers.push(hits["hits"].clone());
+    }
+    assert!(
+        archive_bytes[0] > archive_bytes[1] && archive_bytes[1] > archive_bytes[2],
+        "{archive_bytes:?}"
+    );
+    assert!(answers[0].as_array().is_some_and(|h| !h.is_empty()));
+    assert!(
+        answers.iter().all(|a| *a == answers[0]),
+        "answers differ by policy"
+    );
+
+    let data = dir.path().join("bad");
+    let out = tierctl(
+        &data,
+        &["--index-topics", r#"{"orders": "most"}"#, "index", &wal],
+    );
+    fails(&out, &["--index-topics", "orders", "keys-and-headers"]);
+    let out = tierctl(&data, &["--index-policy", "some", "ls"]);
+    assert_eq!(out.status.code(), Some(2));
+}

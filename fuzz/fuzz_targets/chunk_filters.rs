@@ -25,7 +25,7 @@ fuzz_target!(|input: Input| {
         .map(|keys| ChunkFilter::build(keys.iter().copied().take(2_000).collect()).expect("build"))
         .collect();
     let n = chunks.len();
-    let mut bytes = ChunkFilters { chunks }.encode();
+    let mut bytes = ChunkFilters { chunks, unkeyed: 0 }.encode();
     let intact = bytes.clone();
     for (at, xor) in &input.edits {
         let len = bytes.len();

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tier::catalog::IngestStatus;
-use tier::pipeline::{ErrorCode, IngestOutcome, Pipeline, SourceObject};
+use tier::pipeline::{ErrorCode, IngestOutcome, Pipeline, PipelineConfig, SourceObject};
 use tier::types::ObjectKey;
 
 use super::Status;
@@ -85,9 +85,14 @@ struct Done {
     took_ms: u64,
 }
 
-pub async fn run(backends: &Backends, args: BackfillArgs, json: bool) -> anyhow::Result<Status> {
+pub async fn run(
+    backends: &Backends,
+    config: PipelineConfig,
+    args: BackfillArgs,
+    json: bool,
+) -> anyhow::Result<Status> {
     let started = std::time::Instant::now();
-    let pipeline = backends.pipeline().await?;
+    let pipeline = backends.pipeline(config).await?;
     let jobs = plan(backends, &pipeline, &args.source).await?;
     let total: u64 = jobs.iter().map(Job::size).sum();
     let progress = ProgressBar::new(total).with_style(

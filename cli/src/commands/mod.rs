@@ -53,7 +53,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         cli.catalog.as_deref(),
         |name| std::env::var(name).ok(),
     )?;
-    let open = || backends.pipeline();
+    let config = cli.pipeline_config()?;
+    let open = || backends.pipeline(config.clone());
     match cli.command {
         Command::Demo(a) => demo::run(&cli.data, a, json).await,
         Command::Gen(a) => gen_data::run(a, json),
@@ -68,8 +69,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Bench(a) if a.compaction => bench_compaction::run(a, json).await,
         Command::Bench(a) if a.aws => bench_aws(a, json).await,
         Command::Bench(a) => bench::run(a, json).await,
-        Command::Ship(a) => ship::run(&backends, &cli.data, a, json).await,
-        Command::Backfill(a) => backfill::run(&backends, a, json).await,
+        Command::Ship(a) => ship::run(&backends, config.clone(), &cli.data, a, json).await,
+        Command::Backfill(a) => backfill::run(&backends, config.clone(), a, json).await,
         Command::RebuildCatalog(a) => rebuild_catalog::run(&open().await?, a, json).await,
     }
 }
@@ -110,7 +111,9 @@ async fn bench_backends(
 /// Opens the embedded backend in `data` (created if missing), for the commands that only run there
 /// (`demo`, `bench`).
 pub async fn open_embedded(data: &Path) -> anyhow::Result<tier::pipeline::Pipeline> {
-    Backends::Embedded(data.to_path_buf()).pipeline().await
+    Backends::Embedded(data.to_path_buf())
+        .pipeline(tier::pipeline::PipelineConfig::default())
+        .await
 }
 
 impl PartitionArgs {

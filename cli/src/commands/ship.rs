@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tier::clock::{Clock, SystemClock};
-use tier::pipeline::{IngestOutcome, SourceObject};
+use tier::pipeline::{IngestOutcome, PipelineConfig, SourceObject};
 use tier::ship::{PartitionLag, ShipLedger, ShipOutcome, lag, scan, ship_sealed};
 
 use super::Status;
@@ -45,6 +45,7 @@ pub fn file_version(crc32c: u32, size: u64) -> String {
 
 pub async fn run(
     backends: &Backends,
+    config: PipelineConfig,
     data: &Path,
     args: ShipArgs,
     json: bool,
@@ -53,7 +54,7 @@ pub async fn run(
         .ledger
         .clone()
         .unwrap_or_else(|| data.join("ship-ledger.json"));
-    let pipeline = backends.pipeline().await?;
+    let pipeline = backends.pipeline(config).await?;
     let mut ledger = ShipLedger::load(&ledger_path)?;
     let mut stop = stop_signal()?;
     loop {

@@ -1,5 +1,6 @@
 //! Function configuration from environment variables, parsed and validated once at cold start.
 
+use tier::index::{IndexPolicies, IndexPolicy};
 use tier::pipeline::{
     CompactionPolicy, CompactionRequest, PipelineConfig, Retention, RetentionPolicy,
     SegmentCacheConfig,
@@ -41,6 +42,10 @@ pub struct Config {
     pub retention: RetentionPolicy,
     /// `TIER_GRACE_MINUTES`: compactor grace period before deleting superseded archives.
     pub grace_minutes: u64,
+    /// What the indexer's and compactor's chunk filters key: `TIER_INDEX_POLICY` (`full`,
+    /// `keys-and-headers`, `none`; default `full`) for every topic, overridden per topic by
+    /// `TIER_INDEX_TOPICS` (JSON: `{"topic": "none"}`).
+    pub index_policies: IndexPolicies,
     /// `TIER_TARGET_SEGMENT_BYTES`: compactor merge target.
     pub target_segment_bytes: u64,
     /// `TIER_LOG`: log filter.
@@ -120,6 +125,20 @@ impl Config {
                 })?,
             },
             grace_minutes: parse(&get, "TIER_GRACE_MINUTES", 15)?,
+            index_policies: IndexPolicies {
+                default: match get("TIER_INDEX_POLICY").filter(|v| !v.trim().is_empty()) {
+                    None => IndexPolicy::default(),
+                    Some(v) => v.parse().map_err(|reason| ConfigError {
+                        name: "TIER_INDEX_POLICY",
+                        reason,
+                    })?,
+                },
+                topics: IndexPolicies::parse_topics(&get("TIER_INDEX_TOPICS").unwrap_or_default())
+                    .map_err(|reason| ConfigError {
+                        name: "TIER_INDEX_TOPICS",
+                        reason,
+                    })?,
+            },
             target_segment_bytes: parse(&get, "TIER_TARGET_SEGMENT_BYTES", 256 << 20)?,
             log: get("TIER_LOG").unwrap_or_else(|| "info".into()),
         };
@@ -165,6 +184,7 @@ impl Config {
         p.archive.compression_level = self.compression_level;
         p.max_fetch_bytes = self.max_fetch_bytes;
         p.cache_bytes = self.cache_bytes;
+        p.index_policies = self.index_policies.clone();
         p.segment_cache = SegmentCacheConfig {
             max_bytes: self.segment_cache_bytes,
             ttl_ms: i64::try_from(self.segment_cache_ttl_seconds.saturating_mul(1_000))
@@ -230,6 +250,39 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.name, "TIER_RETENTION_TOPICS");
         assert!(err.reason.contains("\"a/b\""), "{}", err.reason);
+        let err = config(&[&base[..], &[("TIER_INDEX_POLICY", "most")]].concat()).unwrap_err();
+        assert_eq!(err.name, "TIER_INDEX_POLICY");
+        assert!(err.reason.contains("keys-and-headers"), "{}", err.reason);
+        for bad in [r#"{"a/b": "none"}"#, r#"{"audit": "some"}"#, "[]"] {
+            let err = config(&[&base[..], &[("TIER_INDEX_TOPICS", bad)]].concat()).unwrap_err();
+            assert_eq!(err.name, "TIER_INDEX_TOPICS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn index_policies_per_topic_reach_the_pipeline() {
+        let c = config(&[
+            ("TIER_BUCKET", "b"),
+            ("TIER_TABLE", "t"),
+            ("TIER_INDEX_POLICY", "keys-and-headers"),
+            (
+                "TIER_INDEX_TOPICS",
+                r#"{"audit": "none", "orders": "full"}"#,
+            ),
+        ])
+        .unwrap();
+        let policies = c.pipeline_config().index_policies;
+        let of = |t: &str| policies.for_topic(&t.parse().unwrap());
+        assert_eq!(
+            (of("audit"), of("orders"), of("clicks")),
+            (
+                IndexPolicy::None,
+                IndexPolicy::Full,
+                IndexPolicy::KeysAndHeaders
+            )
+        );
+        let default = config(&[("TIER_BUCKET", "b"), ("TIER_TABLE", "t")]).unwrap();
+        assert_eq!(default.index_policies, IndexPolicies::default());
     }
 
     #[test]

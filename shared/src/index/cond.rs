@@ -21,8 +21,8 @@ pub enum Cond {
     True,
     /// No record matches.
     False,
-    /// The record holds this key.
-    Key(u64),
+    /// The record holds this key (of this domain).
+    Key(Domain, u64),
     /// All of these hold.
     And(Vec<Cond>),
     /// At least one of these holds.
@@ -42,11 +42,11 @@ impl Cond {
     }
 
     /// Whether a record whose keys answer `has` may match.
-    pub fn holds(&self, has: &impl Fn(u64) -> bool) -> bool {
+    pub fn holds(&self, has: &impl Fn(Domain, u64) -> bool) -> bool {
         match self {
             Cond::True => true,
             Cond::False => false,
-            Cond::Key(k) => has(*k),
+            Cond::Key(d, k) => has(*d, *k),
             Cond::And(all) => all.iter().all(|c| c.holds(has)),
             Cond::Or(any) => any.iter().any(|c| c.holds(has)),
         }
@@ -226,7 +226,7 @@ fn all_of(domain: Domain, path: &str, tokens: &[String]) -> Cond {
     Cond::and(
         tokens
             .iter()
-            .map(|t| Cond::Key(key(domain, path, t.as_bytes())))
+            .map(|t| Cond::Key(domain, key(domain, path, t.as_bytes())))
             .collect(),
     )
 }
@@ -241,7 +241,7 @@ fn typed_value(headers: bool, path: &str, phrase: &str) -> Option<Cond> {
         if headers || path.is_empty() {
             Cond::False
         } else {
-            Cond::Key(key(domain, path, token))
+            Cond::Key(domain, key(domain, path, token))
         }
     };
     if let Ok(number) = phrase.parse::<f64>() {

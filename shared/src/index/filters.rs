@@ -57,6 +57,17 @@ impl ChunkFilter {
 pub struct ChunkFilters {
     /// One per chunk.
     pub chunks: Vec<ChunkFilter>,
+    /// Which domains the filters leave out (the policy's [`super::IndexPolicy::unkeyed_mask`]):
+    /// their keys are never in a filter, so a filter cannot rule them out.
+    pub unkeyed: u8,
+}
+
+impl ChunkFilters {
+    /// Whether chunk `i` may hold `key` of `domain`.
+    pub fn may_hold(&self, i: usize, domain: super::Domain, key: u64) -> bool {
+        !super::policy::keyed_in(self.unkeyed, domain)
+            || self.chunks.get(i).is_none_or(|f| f.may_hold(key))
+    }
 }
 
 impl ChunkFilters {
@@ -64,7 +75,7 @@ impl ChunkFilters {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&[VERSION, 0, 0, 0]);
+        out.extend_from_slice(&[VERSION, self.unkeyed, 0, 0]);
         out.extend_from_slice(&(self.chunks.len() as u32).to_le_bytes());
         for chunk in &self.chunks {
             let (count, seed, len, mask, total, fps) = match chunk {
@@ -111,9 +122,13 @@ impl ChunkFilters {
         if r.take(4)? != MAGIC {
             return Err(corrupt("not a filter set"));
         }
-        let version = r.take(4)?[0];
+        let head = r.take(4)?;
+        let (version, unkeyed) = (head[0], head[1]);
         if version != VERSION {
             return Err(corrupt(&format!("version {version}, expected {VERSION}")));
+        }
+        if unkeyed & !0b111 != 0 {
+            return Err(corrupt(&format!("unknown unkeyed domains {unkeyed:#04x}")));
         }
         let count = r.u32()? as usize;
         if count != expected_chunks {
@@ -159,7 +174,7 @@ impl ChunkFilters {
         if !r.0.is_empty() {
             return Err(corrupt("trailing bytes"));
         }
-        Ok(ChunkFilters { chunks })
+        Ok(ChunkFilters { chunks, unkeyed })
     }
 }
 

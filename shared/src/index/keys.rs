@@ -11,9 +11,9 @@ use super::document::parse_json_object;
 use super::schema::analyzer;
 
 /// Where a token was found: the field, and whether at the root of a JSON field or at a path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
-pub(crate) enum Domain {
+pub enum Domain {
     /// A token of the record key.
     Key = 1,
     /// A token of the value's text at the root (the whole text, or any JSON leaf).
@@ -62,6 +62,7 @@ pub(crate) fn number_token(value: f64) -> [u8; 8] {
 /// Collects the keys of records with one analyzer (the index's).
 pub struct KeyWriter {
     analyzer: tantivy::tokenizer::TextAnalyzer,
+    policy: super::IndexPolicy,
     /// The keys so far, in no order.
     pub out: Vec<u64>,
 }
@@ -73,10 +74,16 @@ impl Default for KeyWriter {
 }
 
 impl KeyWriter {
-    /// A writer with no keys.
+    /// A writer of every key ([`super::IndexPolicy::Full`]).
     pub fn new() -> KeyWriter {
+        Self::with_policy(super::IndexPolicy::Full)
+    }
+
+    /// A writer of the keys `policy` keeps.
+    pub fn with_policy(policy: super::IndexPolicy) -> KeyWriter {
         KeyWriter {
             analyzer: analyzer(),
+            policy,
             out: Vec::new(),
         }
     }
@@ -93,6 +100,9 @@ impl KeyWriter {
 
     /// Adds the keys of `text`'s tokens in `domain` at `path`.
     pub(crate) fn text(&mut self, domain: Domain, path: &str, text: &str) {
+        if !self.policy.keys(domain) {
+            return;
+        }
         let mut stream = self.analyzer.token_stream(text);
         while stream.advance() {
             self.out
@@ -106,11 +116,13 @@ impl KeyWriter {
         match value {
             serde_json::Value::Null => {}
             serde_json::Value::Bool(b) => {
-                self.out.push(key(Domain::ValueBool, path, &[u8::from(*b)]));
+                if self.policy.keys(Domain::ValueBool) {
+                    self.out.push(key(Domain::ValueBool, path, &[u8::from(*b)]));
+                }
                 self.text(Domain::ValueRoot, "", &b.to_string());
             }
             serde_json::Value::Number(n) => {
-                if let Some(f) = n.as_f64() {
+                if let Some(f) = n.as_f64().filter(|_| self.policy.keys(Domain::ValueNumber)) {
                     self.out
                         .push(key(Domain::ValueNumber, path, &number_token(f)));
                 }

@@ -51,6 +51,8 @@ pub struct PipelineConfig {
     pub segment_cache: SegmentCacheConfig,
     /// How new archives (indexed or merged) index their records.
     pub index_layout: crate::index::IndexLayout,
+    /// What their chunk filters key, per topic (layout 2).
+    pub index_policies: crate::index::IndexPolicies,
 }
 
 impl Default for PipelineConfig {
@@ -62,6 +64,7 @@ impl Default for PipelineConfig {
             cache_bytes: 0,
             segment_cache: SegmentCacheConfig::default(),
             index_layout: crate::index::IndexLayout::ChunkFilters,
+            index_policies: crate::index::IndexPolicies::default(),
         }
     }
 }

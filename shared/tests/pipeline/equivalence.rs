@@ -434,6 +434,45 @@ async fn todays_index_answers_as_version_1() {
     assert_same(&got, "today's index");
 }
 
+/// Every index policy answers the same (a policy only changes which chunks a search reads); the
+/// policy of each topic is its own, and `none` costs almost nothing over the batches.
+#[tokio::test]
+async fn every_index_policy_answers_as_version_1() {
+    for policy in [IndexPolicy::KeysAndHeaders, IndexPolicy::None] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = PipelineConfig {
+            index_policies: IndexPolicies {
+                default: IndexPolicy::Full,
+                topics: [(TOPIC.parse().unwrap(), policy)].into(),
+            },
+            ..Default::default()
+        };
+        let p = Pipeline::embedded(dir.path(), Arc::new(FixedClock(1_000)), config).unwrap();
+        for (i, wal) in corpus().iter().enumerate() {
+            p.index_source(&format!("equiv-{i}"), wal, None)
+                .await
+                .unwrap();
+        }
+        assert_same(&answers(&p).await, &format!("policy {policy:?}"));
+        let tp = TopicPartition::new(TOPIC.parse().unwrap(), Partition::try_from(0).unwrap());
+        let (data, archives): (u64, u64) = p
+            .catalog()
+            .segments(&tp)
+            .await
+            .unwrap()
+            .iter()
+            .fold((0, 0), |(d, a), s| (d + s.data_bytes, a + s.archive_size));
+        if policy == IndexPolicy::None {
+            // Batches (some gzipped, mostly stored), TOC-described members, a 28-byte filter
+            // descriptor per chunk.
+            assert!(
+                archives < data + data / 20,
+                "{archives} archive bytes for {data}"
+            );
+        }
+    }
+}
+
 /// Archives written by version 1 are found by a catalog rebuild and answer the same.
 #[tokio::test]
 async fn version_1_archives_stay_searchable() {

@@ -3,7 +3,9 @@
 pub use std::sync::Arc;
 
 pub use tier::catalog::{CatalogError, EmbeddedCatalog};
-pub use tier::index::{ChunkFilters, FILTERS_FILE, IndexDoc, IndexLayout, record_keys};
+pub use tier::index::{
+    ChunkFilters, FILTERS_FILE, IndexDoc, IndexLayout, IndexPolicies, IndexPolicy, record_keys,
+};
 pub use tier::kafka::{BatchBuilder, Compression, RawBatch, RecordInput};
 pub use tier::pipeline::*;
 pub use tier::source::SourceError;

@@ -157,7 +157,11 @@ fn measure_chunk_filter_size() {
         }
         keys_total += keys.len();
         filters.push(ChunkFilter::build(keys).unwrap());
-        let encoded = ChunkFilters { chunks: filters }.encode();
+        let encoded = ChunkFilters {
+            chunks: filters,
+            unkeyed: 0,
+        }
+        .encode();
         eprintln!(
             "{codec:?}: batches {batch_bytes} B, {keys_total} keys (with duplicates), filters {} B = {:.3} of the batches, built in {:.2} s",
             encoded.len(),

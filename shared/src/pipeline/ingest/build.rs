@@ -5,7 +5,7 @@ use crate::archive::{ArchiveIdentity, ArchiveOptions, ArchiveWriter, BatchSpan};
 use crate::catalog::SegmentEntry;
 use crate::index::{
     ChunkFilter, ChunkFilters, FILTERS_FILE, IndexBuilder, IndexDoc, IndexFiles, IndexLayout,
-    KeyWriter,
+    IndexPolicies, IndexPolicy, KeyWriter,
 };
 use crate::kafka::{Compression, RawBatch};
 use crate::pipeline::{PipelineError, PipelineResult};
@@ -37,8 +37,8 @@ pub(crate) fn segment_id(group: &PartitionBatches) -> SegmentId {
 pub(crate) enum Indexing {
     /// A v1 index built elsewhere (merged by compaction), used as is.
     Prebuilt(IndexFiles),
-    /// Indexed here, in this layout.
-    Build(IndexLayout),
+    /// Indexed here, in this layout (chunk filters keyed as the topic's policy says).
+    Build(IndexLayout, IndexPolicies),
 }
 
 /// The index being built while batches are added.
@@ -55,7 +55,11 @@ enum Building {
 
 impl Building {
     /// Filters for the chunks `archive` closed since the last call.
-    fn chunks_closed(&mut self, archive: &ArchiveWriter) -> PipelineResult<()> {
+    fn chunks_closed(
+        &mut self,
+        archive: &ArchiveWriter,
+        policy: &IndexPolicy,
+    ) -> PipelineResult<()> {
         let Building::Filters { pending, done } = self else {
             return Ok(());
         };
@@ -64,8 +68,11 @@ impl Building {
                 .iter()
                 .take_while(|(last, _)| *last <= chunk.last_offset)
                 .count();
-            let keys = pending.drain(..held).flat_map(|(_, k)| k).collect();
-            done.push(ChunkFilter::build(keys)?);
+            let keys: Vec<u64> = pending.drain(..held).flat_map(|(_, k)| k).collect();
+            done.push(match *policy {
+                IndexPolicy::None => ChunkFilter::Unfiltered,
+                _ => ChunkFilter::build(keys)?,
+            });
         }
         Ok(())
     }
@@ -87,17 +94,23 @@ pub(crate) fn build_segment(
     let key = ObjectKey::archive(&group.tp, &id, rand::random());
     let layout = match &indexing {
         Indexing::Prebuilt(_) => IndexLayout::Tantivy,
-        Indexing::Build(layout) => *layout,
+        Indexing::Build(layout, _) => *layout,
+    };
+    let policy = match &indexing {
+        Indexing::Build(_, policies) => policies.for_topic(&group.tp.topic),
+        Indexing::Prebuilt(_) => IndexPolicy::Full,
     };
     let mut building = match indexing {
         Indexing::Prebuilt(files) => Building::Prebuilt(files),
-        Indexing::Build(IndexLayout::Tantivy) => Building::Tantivy(Box::new(IndexBuilder::new()?)),
-        Indexing::Build(IndexLayout::ChunkFilters) => Building::Filters {
+        Indexing::Build(IndexLayout::Tantivy, _) => {
+            Building::Tantivy(Box::new(IndexBuilder::new()?))
+        }
+        Indexing::Build(IndexLayout::ChunkFilters, _) => Building::Filters {
             pending: Vec::new(),
             done: Vec::new(),
         },
     };
-    let mut keys = KeyWriter::new();
+    let mut keys = KeyWriter::with_policy(policy);
     let mut archive = ArchiveWriter::new(options.clone());
     for (batch_index, batch) in group.batches.iter().enumerate() {
         let raw =
@@ -134,17 +147,21 @@ pub(crate) fn build_segment(
             precompressed: h.compression().is_ok_and(|c| c != Compression::None),
         };
         archive.push_batch(span, decoded.len() as u64)?;
-        building.chunks_closed(&archive)?;
+        building.chunks_closed(&archive, &policy)?;
     }
     archive.close_chunk()?;
-    building.chunks_closed(&archive)?;
+    building.chunks_closed(&archive, &policy)?;
     let index_files = match building {
         Building::Prebuilt(files) => files,
         Building::Tantivy(builder) => (*builder).finish()?,
         Building::Filters { done, .. } => IndexFiles {
             files: vec![(
                 FILTERS_FILE.to_owned(),
-                ChunkFilters { chunks: done }.encode(),
+                ChunkFilters {
+                    chunks: done,
+                    unkeyed: policy.unkeyed_mask(),
+                }
+                .encode(),
             )],
         },
     };

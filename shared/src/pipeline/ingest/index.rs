@@ -147,7 +147,8 @@ impl Pipeline {
         now: i64,
     ) -> PipelineResult<SegmentEntry> {
         let (source, options) = (source_id.to_owned(), self.config.archive.clone());
-        let indexing = Indexing::Build(self.config.index_layout);
+        let indexing =
+            Indexing::Build(self.config.index_layout, self.config.index_policies.clone());
         let (entry, archive) = tokio::task::spawn_blocking(move || {
             build_segment(&group, id, &source, now, &options, indexing)
         })

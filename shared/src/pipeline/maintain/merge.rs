@@ -52,7 +52,7 @@ impl Pipeline {
         let mut indexes = Vec::new();
         // Tantivy indexes of the inputs are merged without re-reading records when the output is
         // of their layout; otherwise (v1 inputs, a v2 output) the records are indexed again.
-        let layout = self.config.index_layout;
+        let (layout, policies) = (self.config.index_layout, self.config.index_policies.clone());
         let mut merge_indexes = layout == IndexLayout::Tantivy;
         for seg in &chosen {
             let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
@@ -78,7 +78,7 @@ impl Pipeline {
             let indexing = if merge_indexes {
                 Indexing::Prebuilt(crate::index::merge(indexes)?)
             } else {
-                Indexing::Build(layout)
+                Indexing::Build(layout, policies)
             };
             build_segment(&group, id, COMPACTION_SOURCE, now, &options, indexing)
         })

@@ -45,10 +45,7 @@ impl FilteredQuery {
                 chunk.min_timestamp,
                 chunk.max_timestamp,
             )
-            && filters
-                .chunks
-                .get(i)
-                .is_none_or(|f| self.cond.holds(&|k| f.may_hold(k)))
+            && self.cond.holds(&|d, k| filters.may_hold(i, d, k))
     }
 }
 
@@ -112,7 +109,7 @@ impl Pipeline {
                         keys.record(&IndexDoc::of_record(&record, timestamp));
                         keys.out.sort_unstable();
                         let held = &keys.out;
-                        if !query.cond.holds(&|k| held.binary_search(&k).is_ok()) {
+                        if !query.cond.holds(&|_, k| held.binary_search(&k).is_ok()) {
                             continue;
                         }
                         group.push(Candidate {
