@@ -36,6 +36,9 @@ pub struct Config {
     pub segment_cache_ttl_seconds: u64,
     /// `TIER_MAX_FETCH_BYTES`: cap on a fetch's `max_bytes` (the response must fit 6 MB after base64).
     pub max_fetch_bytes: usize,
+    /// `TIER_MAX_BATCH_BYTES`: the most one batch's records may decompress to when indexed
+    /// (default 128 MiB); a source with a larger batch is quarantined.
+    pub max_batch_bytes: usize,
     /// Compactor retention: `TIER_RETENTION_HOURS` (by age, 0 = no limit) and
     /// `TIER_RETENTION_BYTES` (per partition, 0 = no limit) for every topic, overridden per topic by
     /// `TIER_RETENTION_TOPICS` (JSON: `{"topic": {"hours": N, "bytes": N}}`).
@@ -111,6 +114,11 @@ impl Config {
                 SegmentCacheConfig::RECOMMENDED.ttl_ms.unsigned_abs() / 1_000,
             )?,
             max_fetch_bytes: parse(&get, "TIER_MAX_FETCH_BYTES", FETCH_BYTES_LIMIT)?,
+            max_batch_bytes: parse(
+                &get,
+                "TIER_MAX_BATCH_BYTES",
+                tier::pipeline::DEFAULT_MAX_BATCH_BYTES,
+            )?,
             retention: RetentionPolicy {
                 default: Retention::from_hours_and_bytes(
                     parse(&get, "TIER_RETENTION_HOURS", 0)?,
@@ -154,6 +162,9 @@ impl Config {
         if config.chunk_bytes == 0 {
             return bad("TIER_CHUNK_BYTES", "must be positive");
         }
+        if config.max_batch_bytes == 0 {
+            return bad("TIER_MAX_BATCH_BYTES", "must be positive");
+        }
         if config.max_fetch_bytes == 0 || config.max_fetch_bytes > FETCH_BYTES_LIMIT {
             return bad(
                 "TIER_MAX_FETCH_BYTES",
@@ -184,6 +195,7 @@ impl Config {
         p.archive.compression_level = self.compression_level;
         p.max_fetch_bytes = self.max_fetch_bytes;
         p.cache_bytes = self.cache_bytes;
+        p.max_batch_bytes = self.max_batch_bytes;
         p.index_policies = self.index_policies.clone();
         p.segment_cache = SegmentCacheConfig {
             max_bytes: self.segment_cache_bytes,
@@ -232,6 +244,7 @@ mod tests {
             (256 << 10, 4 << 20, 15)
         );
         assert_eq!(c.pipeline_config().cache_bytes, 128 << 20);
+        assert_eq!(c.pipeline_config().max_batch_bytes, 128 << 20);
         let err = config(&[("TIER_TABLE", "t")]).unwrap_err();
         assert_eq!(err.to_string(), "configuration TIER_BUCKET: is required");
     }
@@ -250,6 +263,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.name, "TIER_RETENTION_TOPICS");
         assert!(err.reason.contains("\"a/b\""), "{}", err.reason);
+        let err = config(&[&base[..], &[("TIER_MAX_BATCH_BYTES", "0")]].concat()).unwrap_err();
+        assert_eq!(err.name, "TIER_MAX_BATCH_BYTES");
         let err = config(&[&base[..], &[("TIER_INDEX_POLICY", "most")]].concat()).unwrap_err();
         assert_eq!(err.name, "TIER_INDEX_POLICY");
         assert!(err.reason.contains("keys-and-headers"), "{}", err.reason);

@@ -40,6 +40,10 @@ pub struct PipelineConfig {
     pub archive: ArchiveOptions,
     /// Upper bound on a fetch's `max_bytes` (a larger request is clamped to it).
     pub max_fetch_bytes: usize,
+    /// The most bytes one batch's records may decompress to when it is indexed
+    /// ([`DEFAULT_MAX_BATCH_BYTES`]); a batch over it makes its source invalid (quarantined,
+    /// nothing published) instead of growing memory.
+    pub max_batch_bytes: usize,
     /// Upper bound on a search's `limit`.
     pub max_search_hits: usize,
     /// Bytes of decoded chunks and opened indexes kept in memory across requests (0: no cache).
@@ -60,6 +64,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             archive: ArchiveOptions::default(),
             max_fetch_bytes: 64 << 20,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             max_search_hits: 10_000,
             cache_bytes: 0,
             segment_cache: SegmentCacheConfig::default(),
@@ -68,6 +73,10 @@ impl Default for PipelineConfig {
         }
     }
 }
+
+/// Default of [`PipelineConfig::max_batch_bytes`]: 128 MiB of records per batch (Kafka brokers
+/// accept batches of 1 MiB by default, compressed; even a 50× ratio stays well inside).
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 128 << 20;
 
 /// The pipeline over one object store and one catalog. Cheap to clone; share it across tasks.
 #[derive(Debug, Clone)]

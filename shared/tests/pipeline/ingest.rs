@@ -436,3 +436,55 @@ async fn an_unknown_format_is_named_as_such() {
     );
     assert!(err.to_string().contains("neither a WAL segment"), "{err}");
 }
+
+/// A batch whose records decompress past `max_batch_bytes` (a decompression bomb: 2 MiB of
+/// zeros in a ~2 KB gzip batch) makes the whole source invalid: quarantined with the limit named,
+/// and nothing published, not even the healthy partition beside it.
+#[tokio::test]
+async fn a_decompression_bomb_is_quarantined_and_publishes_nothing() {
+    let f = fixture_with(PipelineConfig {
+        max_batch_bytes: 1 << 20,
+        ..Default::default()
+    });
+    let mut bomb = BatchBuilder::new(0, Compression::Gzip);
+    bomb.push(RecordInput {
+        timestamp: 1_700_000_000_000,
+        key: None,
+        value: Some(vec![0; 2 << 20]),
+        headers: Vec::new(),
+    });
+    let bomb = bomb.build().unwrap();
+    assert!(bomb.len() < 16 << 10, "{} bytes", bomb.len());
+    let healthy = synth::batches(&spec(100, 1, Compression::Lz4, 0)).unwrap();
+    let mut batches = healthy.clone();
+    batches.push((1, bomb));
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let store = f.pipeline.store();
+    store
+        .put(&"wal/bomb.wal".parse().unwrap(), wal)
+        .await
+        .unwrap();
+    let outcome = f
+        .pipeline
+        .ingest_object(&SourceObject {
+            key: "wal/bomb.wal".parse().unwrap(),
+            version: "e1".into(),
+        })
+        .await
+        .unwrap();
+    let IngestOutcome::Quarantined { reason, .. } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        reason.contains("exceed the limit of 1048576 bytes"),
+        "{reason}"
+    );
+    assert!(f.pipeline.catalog().partitions().await.unwrap().is_empty());
+    let objects = store.list("").await.unwrap();
+    assert!(
+        objects
+            .iter()
+            .all(|o| !o.key.as_str().starts_with("archives/")),
+        "{objects:?}"
+    );
+}

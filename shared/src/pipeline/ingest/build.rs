@@ -81,7 +81,8 @@ impl Building {
 /// Builds the archive of `group` and the catalog entry describing it.
 ///
 /// Records are decoded either way (for exact timestamps, and to index them unless `indexing` is
-/// a prebuilt index). A batch whose records do not decode is an invalid source.
+/// a prebuilt index). A batch whose records do not decode, or decompress to more than
+/// `max_batch_bytes`, is an invalid source.
 pub(crate) fn build_segment(
     group: &PartitionBatches,
     id: SegmentId,
@@ -89,6 +90,7 @@ pub(crate) fn build_segment(
     now: i64,
     options: &ArchiveOptions,
     indexing: Indexing,
+    max_batch_bytes: usize,
 ) -> PipelineResult<(SegmentEntry, Vec<u8>)> {
     let (base, last) = offsets(group);
     let key = ObjectKey::archive(&group.tp, &id, rand::random());
@@ -115,7 +117,7 @@ pub(crate) fn build_segment(
     for (batch_index, batch) in group.batches.iter().enumerate() {
         let raw =
             RawBatch::parse(&batch.bytes).map_err(|e| PipelineError::corrupt_batch(&key, e))?;
-        let decoded = raw.records().map_err(|source| {
+        let decoded = raw.records_with_limit(max_batch_bytes).map_err(|source| {
             PipelineError::InvalidSource(SourceError::Batch {
                 index: batch_index,
                 position: 0,

@@ -149,8 +149,9 @@ impl Pipeline {
         let (source, options) = (source_id.to_owned(), self.config.archive.clone());
         let indexing =
             Indexing::Build(self.config.index_layout, self.config.index_policies.clone());
+        let max_batch = self.config.max_batch_bytes;
         let (entry, archive) = tokio::task::spawn_blocking(move || {
-            build_segment(&group, id, &source, now, &options, indexing)
+            build_segment(&group, id, &source, now, &options, indexing, max_batch)
         })
         .await
         .map_err(|e| PipelineError::Internal(format!("indexing task failed: {e}")))??;

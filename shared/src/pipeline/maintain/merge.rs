@@ -80,7 +80,17 @@ impl Pipeline {
             } else {
                 Indexing::Build(layout, policies)
             };
-            build_segment(&group, id, COMPACTION_SOURCE, now, &options, indexing)
+            // Batches already archived passed the limit of their day; a lower one now must not
+            // make them unmergeable.
+            build_segment(
+                &group,
+                id,
+                COMPACTION_SOURCE,
+                now,
+                &options,
+                indexing,
+                usize::MAX,
+            )
         })
         .await
         .map_err(|e| PipelineError::Internal(format!("merge task failed: {e}")))??;
