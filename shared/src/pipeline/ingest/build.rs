@@ -7,9 +7,9 @@ use crate::index::{
     ChunkFilter, ChunkFilters, FILTERS_FILE, IndexBuilder, IndexDoc, IndexFiles, IndexLayout,
     IndexPolicies, IndexPolicy, KeyWriter,
 };
-use crate::kafka::{Compression, RawBatch};
+use crate::kafka::{Compression, RawBatch, Record};
 use crate::pipeline::{PipelineError, PipelineResult};
-use crate::source::{PartitionBatches, SourceError};
+use crate::source::{PartitionBatches, SourceBatch, SourceError};
 use crate::types::{ObjectKey, Offset, SegmentId};
 
 /// The first and last offsets of `group` (0 for an empty one).
@@ -31,6 +31,88 @@ pub(crate) fn segment_id(group: &PartitionBatches) -> SegmentId {
         .fold(0, |crc, b| crc32c::crc32c_append(crc, &b.bytes));
     let (base, last) = offsets(group);
     SegmentId::new(base, last, crc)
+}
+
+/// Batches decoded (on all cores) before the archive is written on: bounds what is held at once.
+const WINDOW_BATCHES: usize = 256;
+
+/// What building an archive needs of one batch.
+struct BatchFacts {
+    records: u64,
+    min_timestamp: i64,
+    max_timestamp: i64,
+    /// The keys of its records (none for a control batch), as the policy keeps them.
+    keys: Vec<u64>,
+}
+
+/// The records of `batch` (number `index` of its source), decompressed to at most `max_bytes`.
+fn decode(
+    batch: &SourceBatch,
+    index: usize,
+    max_bytes: usize,
+    archive: &ObjectKey,
+) -> PipelineResult<Vec<Record>> {
+    let raw =
+        RawBatch::parse(&batch.bytes).map_err(|e| PipelineError::corrupt_batch(archive, e))?;
+    raw.records_with_limit(max_bytes).map_err(|source| {
+        PipelineError::InvalidSource(SourceError::Batch {
+            index,
+            position: 0,
+            source,
+        })
+    })
+}
+
+/// The facts of `batches` (numbered from `first` in their source), in order, decoded and keyed on
+/// up to `workers` threads; the first failing batch's error if any fails.
+fn facts_in_parallel(
+    batches: &[SourceBatch],
+    first: usize,
+    max_bytes: usize,
+    policy: IndexPolicy,
+    workers: usize,
+    archive: &ObjectKey,
+) -> PipelineResult<Vec<BatchFacts>> {
+    let per_worker = batches.len().div_ceil(workers.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = batches
+            .chunks(per_worker)
+            .enumerate()
+            .map(|(w, part)| {
+                scope.spawn(move || {
+                    let mut keys = KeyWriter::with_policy(policy);
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, batch)| {
+                            let index = first + w * per_worker + i;
+                            let decoded = decode(batch, index, max_bytes, archive)?;
+                            let h = &batch.header;
+                            if !h.is_control() {
+                                for r in &decoded {
+                                    keys.record(&IndexDoc::of_record(r, h.effective_timestamp(r)));
+                                }
+                            }
+                            let (min_timestamp, max_timestamp) = h.timestamp_range(&decoded);
+                            Ok(BatchFacts {
+                                records: decoded.len() as u64,
+                                min_timestamp,
+                                max_timestamp,
+                                keys: std::mem::take(&mut keys.out),
+                            })
+                        })
+                        .collect::<PipelineResult<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(batches.len());
+        for part in parts {
+            let part = part
+                .join()
+                .map_err(|_| PipelineError::Internal("a decoding thread panicked".into()))?;
+            out.extend(part?);
+        }
+        Ok(out)
+    })
 }
 
 /// How a segment's records are indexed.
@@ -112,44 +194,54 @@ pub(crate) fn build_segment(
             done: Vec::new(),
         },
     };
-    let mut keys = KeyWriter::with_policy(policy);
     let mut archive = ArchiveWriter::new(options.clone());
-    for (batch_index, batch) in group.batches.iter().enumerate() {
-        let raw =
-            RawBatch::parse(&batch.bytes).map_err(|e| PipelineError::corrupt_batch(&key, e))?;
-        let decoded = raw.records_with_limit(max_batch_bytes).map_err(|source| {
-            PipelineError::InvalidSource(SourceError::Batch {
-                index: batch_index,
-                position: 0,
-                source,
-            })
-        })?;
+    let push = |archive: &mut ArchiveWriter, batch: &SourceBatch, facts: &BatchFacts| {
         let h = &batch.header;
-        let (b_min, b_max) = h.timestamp_range(&decoded);
-        // Control batches (transaction markers) are not searchable records.
-        if !h.is_control() {
-            for r in &decoded {
-                let doc = IndexDoc::of_record(r, h.effective_timestamp(r));
-                match &mut building {
-                    Building::Tantivy(index) => index.add(&doc)?,
-                    Building::Filters { .. } => keys.record(&doc),
-                    Building::Prebuilt(_) => {}
-                }
-            }
-        }
-        if let Building::Filters { pending, .. } = &mut building {
-            pending.push((h.last_offset(), std::mem::take(&mut keys.out)));
-        }
         let span = BatchSpan {
             first_offset: h.base_offset,
             last_offset: h.last_offset(),
-            min_timestamp: b_min,
-            max_timestamp: b_max,
+            min_timestamp: facts.min_timestamp,
+            max_timestamp: facts.max_timestamp,
             bytes: &batch.bytes,
             precompressed: h.compression().is_ok_and(|c| c != Compression::None),
         };
-        archive.push_batch(span, decoded.len() as u64)?;
-        building.chunks_closed(&archive, &policy)?;
+        archive.push_batch(span, facts.records)
+    };
+    if let Building::Filters { .. } = building {
+        // Decoding and keying are the work; they run on every core, a window of batches at a
+        // time, while the archive is written in order.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        for (w, window) in group.batches.chunks(WINDOW_BATCHES).enumerate() {
+            let first = w * WINDOW_BATCHES;
+            let facts = facts_in_parallel(window, first, max_batch_bytes, policy, workers, &key)?;
+            for (batch, facts) in window.iter().zip(facts) {
+                push(&mut archive, batch, &facts)?;
+                if let Building::Filters { pending, .. } = &mut building {
+                    pending.push((batch.header.last_offset(), facts.keys));
+                }
+                building.chunks_closed(&archive, &policy)?;
+            }
+        }
+    } else {
+        for (batch_index, batch) in group.batches.iter().enumerate() {
+            let decoded = decode(batch, batch_index, max_batch_bytes, &key)?;
+            let h = &batch.header;
+            if let Building::Tantivy(index) = &mut building
+                && !h.is_control()
+            {
+                for r in &decoded {
+                    index.add(&IndexDoc::of_record(r, h.effective_timestamp(r)))?;
+                }
+            }
+            let (min_timestamp, max_timestamp) = h.timestamp_range(&decoded);
+            let facts = BatchFacts {
+                records: decoded.len() as u64,
+                min_timestamp,
+                max_timestamp,
+                keys: Vec::new(),
+            };
+            push(&mut archive, batch, &facts)?;
+        }
     }
     archive.close_chunk()?;
     building.chunks_closed(&archive, &policy)?;
