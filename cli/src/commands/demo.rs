@@ -160,7 +160,7 @@ fn print_story(r: &DemoReport, spec: &SynthSpec) -> anyhow::Result<()> {
         )?;
     } else {
         output::text(format!(
-            "2. Indexed into {} archives (one per partition and segment): {} of original batches -> {} of seekable tar.gz with a Tantivy index, in {:.2} s",
+            "2. Indexed into {} archives (one per partition and segment): {} of original batches -> {} of seekable tar.gz with per-chunk search filters, in {:.2} s",
             r.archives_added,
             output::bytes(r.batch_bytes),
             output::bytes(r.archive_bytes),
