@@ -65,9 +65,7 @@ impl Pipeline {
                     });
                 }
             }
-            let names = reader.toc.index_files.iter().map(|m| m.name.as_str());
-            let input_layout = IndexLayout::of_files(names.map(|n| n.trim_start_matches("index/")));
-            merge_indexes &= input_layout == IndexLayout::Tantivy;
+            merge_indexes &= reader.index_layout() == IndexLayout::Tantivy;
             if merge_indexes {
                 indexes.push(reader.index_files().await?);
             }

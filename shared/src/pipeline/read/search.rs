@@ -200,9 +200,7 @@ impl Pipeline {
                 continue;
             }
             let reader = SegmentReader::new(self.store(), &self.cache, seg)?;
-            let names = reader.toc.index_files.iter();
-            let layout = IndexLayout::of_files(names.map(|m| m.name.trim_start_matches("index/")));
-            if layout == IndexLayout::ChunkFilters {
+            if reader.index_layout() == IndexLayout::ChunkFilters {
                 let query = match &filtered {
                     Some(q) => q,
                     None => filtered.insert(FilteredQuery::new(&req.query, filter)?),

@@ -155,6 +155,12 @@ impl<'a> SegmentReader<'a> {
         Ok(index)
     }
 
+    /// How the archive's records are indexed (from its index members' names, in the TOC).
+    pub fn index_layout(&self) -> crate::index::IndexLayout {
+        let names = self.toc.index_files.iter();
+        crate::index::IndexLayout::of_files(names.map(|m| m.name.trim_start_matches("index/")))
+    }
+
     /// The archive's index files, read with one ranged GET of the index members.
     pub async fn index_files(&self) -> PipelineResult<IndexFiles> {
         let key = &self.entry.archive_key;
