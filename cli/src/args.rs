@@ -22,13 +22,18 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
     /// What the chunk filters of archives this command writes (index, ship, backfill, compact)
-    /// key: full, keys-and-headers or none. Search answers are the same; less keyed, smaller
+    /// key: full, keys-and-headers, none, or paths:<path>[,<path>...] (keys, headers and the JSON
+    /// leaves at and below those value paths). Search answers are the same; less keyed, smaller
     /// archives and more chunks read per search.
     #[arg(long, global = true, env = "TIER_INDEX_POLICY", default_value = "full")]
     pub index_policy: tier::index::IndexPolicy,
     /// Per-topic index policies as JSON, `{"audit": "none"}`, over --index-policy.
     #[arg(long, global = true, env = "TIER_INDEX_TOPICS", default_value = "")]
     pub index_topics: String,
+    /// Where indexing builds archives before they are stored (default: the system temporary
+    /// directory); it needs about twice a segment's size free.
+    #[arg(long, global = true, env = "TIER_SCRATCH_DIR")]
+    pub scratch_dir: Option<PathBuf>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -41,8 +46,12 @@ impl Cli {
             .map_err(|e| anyhow::anyhow!("--index-topics: {e}"))?;
         Ok(tier::pipeline::PipelineConfig {
             index_policies: tier::index::IndexPolicies {
-                default: self.index_policy,
+                default: self.index_policy.clone(),
                 topics,
+            },
+            scratch: tier::scratch::ScratchConfig {
+                dir: self.scratch_dir.clone(),
+                limit_bytes: None,
             },
             ..Default::default()
         })

@@ -15,6 +15,8 @@ struct Input {
     truncate: Option<u16>,
     probes: Vec<u64>,
     raw: Vec<u8>,
+    /// Value paths keyed (a `paths:` policy's filter member, version 2) if any.
+    paths: Vec<String>,
 }
 
 fuzz_target!(|input: Input| {
@@ -25,7 +27,19 @@ fuzz_target!(|input: Input| {
         .map(|keys| ChunkFilter::build(keys.iter().copied().take(2_000).collect()).expect("build"))
         .collect();
     let n = chunks.len();
-    let mut bytes = ChunkFilters { chunks, unkeyed: 0 }.encode();
+    let paths: Vec<String> = input
+        .paths
+        .iter()
+        .take(64)
+        .map(|p| p.chars().take(256).collect())
+        .collect();
+    let unkeyed = if paths.is_empty() { 0 } else { 8 };
+    let mut bytes = ChunkFilters {
+        chunks,
+        unkeyed,
+        paths: paths.clone(),
+    }
+    .encode();
     let intact = bytes.clone();
     for (at, xor) in &input.edits {
         let len = bytes.len();
@@ -36,14 +50,16 @@ fuzz_target!(|input: Input| {
     }
     for candidate in [&bytes, &input.raw] {
         if let Ok(decoded) = ChunkFilters::decode(candidate, n) {
-            for f in &decoded.chunks {
+            for (i, f) in decoded.chunks.iter().enumerate() {
                 for k in &input.probes {
                     let _ = f.may_hold(*k);
+                    let _ = decoded.may_hold(i, tier::index::Domain::ValuePath, "a.b", *k);
                 }
             }
         }
     }
     let decoded = ChunkFilters::decode(&intact, n).expect("intact filters decode");
+    assert_eq!(decoded.paths, paths);
     for (f, keys) in decoded.chunks.iter().zip(&input.chunks) {
         assert!(keys.iter().take(2_000).all(|k| f.may_hold(*k)));
     }

@@ -25,6 +25,7 @@ pub mod clock;
 pub mod index;
 pub mod kafka;
 pub mod pipeline;
+pub mod scratch;
 pub mod ship;
 pub mod source;
 pub mod store;

@@ -249,18 +249,21 @@ async fn index_job(
             })
         }
         Job::File { path, key, .. } => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let file = tier::source::SourceFile::open(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let crc = file
+                .crc32c()
+                .with_context(|| format!("cannot read {}", path.display()))?;
             let source = SourceObject {
                 key: key.clone(),
-                version: file_version(crc32c::crc32c(&bytes), bytes.len() as u64),
+                version: file_version(crc, tier::source::ReadAt::size(&file)),
             };
             let id = source.ledger_id();
             if dry_run {
                 return pending_unless_indexed(p, &id).await;
             }
             let tp = source.path_partition();
-            match p.index_source(&id, &bytes, tp.as_ref()).await {
+            match p.index_file(&id, file, tp.as_ref()).await {
                 Ok(r) if r.already_indexed => Ok((Outcome::AlreadyIndexed, None)),
                 Ok(_) => Ok((Outcome::Indexed, None)),
                 Err(e) if matches!(e.code(), ErrorCode::CorruptInput | ErrorCode::Conflict) => {

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tier::pipeline::{IndexReport, Pipeline};
+use tier::source::{ReadAt, SourceFile};
 use tier::types::{Partition, TopicPartition};
 
 use super::Status;
@@ -13,16 +14,24 @@ use crate::output;
 
 /// The ledger id of a local file: its name, size and CRC-32C, plus the partition for a Kafka log
 /// (the same bytes indexed as another partition are another source).
-fn source_id(path: &Path, bytes: &[u8], tp: Option<&TopicPartition>) -> String {
+fn source_id(
+    path: &Path,
+    file: &SourceFile,
+    tp: Option<&TopicPartition>,
+) -> anyhow::Result<String> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let base = format!("file:{name}:{}:{:08x}", bytes.len(), crc32c::crc32c(bytes));
-    match tp {
-        Some(tp) if !tier::wal::is_wal(bytes) => format!("{base}:{tp}"),
+    let crc = file
+        .crc32c()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let base = format!("file:{name}:{}:{crc:08x}", file.size());
+    let magic = file.read_up_to(0, 8).unwrap_or_default();
+    Ok(match tp {
+        Some(tp) if !tier::wal::is_wal(&magic) => format!("{base}:{tp}"),
         _ => base,
-    }
+    })
 }
 
 /// The partition a file names: from flags, else from its path (a Chronik
@@ -121,11 +130,12 @@ async fn index_file(
     file: &Path,
     args: &IndexArgs,
 ) -> anyhow::Result<IndexReport> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let source =
+        SourceFile::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let tp = log_partition(file, args)?;
-    let id = source_id(file, &bytes, tp.as_ref());
+    let id = source_id(file, &source, tp.as_ref())?;
     pipeline
-        .index_source(&id, &bytes, tp.as_ref())
+        .index_file(&id, source, tp.as_ref())
         .await
         .with_context(|| format!("{}", file.display()))
 }

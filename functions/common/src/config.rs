@@ -46,9 +46,13 @@ pub struct Config {
     /// `TIER_GRACE_MINUTES`: compactor grace period before deleting superseded archives.
     pub grace_minutes: u64,
     /// What the indexer's and compactor's chunk filters key: `TIER_INDEX_POLICY` (`full`,
-    /// `keys-and-headers`, `none`; default `full`) for every topic, overridden per topic by
+    /// `keys-and-headers`, `none`, `paths:a.b,c`; default `full`) for every topic, overridden per topic by
     /// `TIER_INDEX_TOPICS` (JSON: `{"topic": "none"}`).
     pub index_policies: IndexPolicies,
+    /// Where the indexer builds archives: `TIER_SCRATCH_DIR` (default: the temporary directory,
+    /// `/tmp` on Lambda) and `TIER_SCRATCH_BYTES` (the most one invocation may write there; 0 or
+    /// unset: as much as the disk holds).
+    pub scratch: tier::scratch::ScratchConfig,
     /// `TIER_TARGET_SEGMENT_BYTES`: compactor merge target.
     pub target_segment_bytes: u64,
     /// `TIER_LOG`: log filter.
@@ -147,6 +151,12 @@ impl Config {
                         reason,
                     })?,
             },
+            scratch: tier::scratch::ScratchConfig {
+                dir: get("TIER_SCRATCH_DIR")
+                    .filter(|v| !v.trim().is_empty())
+                    .map(std::path::PathBuf::from),
+                limit_bytes: Some(parse::<u64>(&get, "TIER_SCRATCH_BYTES", 0)?).filter(|&n| n > 0),
+            },
             target_segment_bytes: parse(&get, "TIER_TARGET_SEGMENT_BYTES", 256 << 20)?,
             log: get("TIER_LOG").unwrap_or_else(|| "info".into()),
         };
@@ -197,6 +207,7 @@ impl Config {
         p.cache_bytes = self.cache_bytes;
         p.max_batch_bytes = self.max_batch_bytes;
         p.index_policies = self.index_policies.clone();
+        p.scratch = self.scratch.clone();
         p.segment_cache = SegmentCacheConfig {
             max_bytes: self.segment_cache_bytes,
             ttl_ms: i64::try_from(self.segment_cache_ttl_seconds.saturating_mul(1_000))
@@ -245,6 +256,7 @@ mod tests {
         );
         assert_eq!(c.pipeline_config().cache_bytes, 128 << 20);
         assert_eq!(c.pipeline_config().max_batch_bytes, 128 << 20);
+        assert_eq!(c.pipeline_config().scratch, Default::default());
         let err = config(&[("TIER_TABLE", "t")]).unwrap_err();
         assert_eq!(err.to_string(), "configuration TIER_BUCKET: is required");
     }
@@ -263,6 +275,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.name, "TIER_RETENTION_TOPICS");
         assert!(err.reason.contains("\"a/b\""), "{}", err.reason);
+        let err = config(&[&base[..], &[("TIER_SCRATCH_BYTES", "-1")]].concat()).unwrap_err();
+        assert_eq!(err.name, "TIER_SCRATCH_BYTES");
+        let scratch = [
+            ("TIER_SCRATCH_DIR", "/mnt/x"),
+            ("TIER_SCRATCH_BYTES", "1000"),
+        ];
+        let c = config(&[&base[..], &scratch[..]].concat()).unwrap();
+        assert_eq!(
+            c.pipeline_config().scratch,
+            tier::scratch::ScratchConfig {
+                dir: Some("/mnt/x".into()),
+                limit_bytes: Some(1000),
+            }
+        );
         let err = config(&[&base[..], &[("TIER_MAX_BATCH_BYTES", "0")]].concat()).unwrap_err();
         assert_eq!(err.name, "TIER_MAX_BATCH_BYTES");
         let err = config(&[&base[..], &[("TIER_INDEX_POLICY", "most")]].concat()).unwrap_err();
@@ -282,7 +308,7 @@ mod tests {
             ("TIER_INDEX_POLICY", "keys-and-headers"),
             (
                 "TIER_INDEX_TOPICS",
-                r#"{"audit": "none", "orders": "full"}"#,
+                r#"{"audit": "none", "orders": "full", "pay": "paths:user.id,country"}"#,
             ),
         ])
         .unwrap();
@@ -295,6 +321,10 @@ mod tests {
                 IndexPolicy::Full,
                 IndexPolicy::KeysAndHeaders
             )
+        );
+        assert_eq!(
+            of("pay"),
+            IndexPolicy::Paths(vec!["country".into(), "user.id".into()])
         );
         let default = config(&[("TIER_BUCKET", "b"), ("TIER_TABLE", "t")]).unwrap();
         assert_eq!(default.index_policies, IndexPolicies::default());

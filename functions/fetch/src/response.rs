@@ -20,6 +20,8 @@ use crate::routes::RouteError;
 /// - `CorruptInput` → 500: in the fetch API it means stored data failed to decode, which is our
 ///   problem, not the client's.
 /// - `Internal` → 500: a bug or damaged stored data.
+/// - `ResourceExhausted` → 500: local resources were too small (the fetch function has none it
+///   fills; listed for completeness).
 /// - `Unavailable` → 503: a dependency is temporarily unavailable; the client may retry.
 pub fn status_for(code: ErrorCode) -> u16 {
     match code {
@@ -27,7 +29,7 @@ pub fn status_for(code: ErrorCode) -> u16 {
         ErrorCode::NotFound => 404,
         ErrorCode::Conflict => 409,
         ErrorCode::OutOfRange => 416,
-        ErrorCode::CorruptInput | ErrorCode::Internal => 500,
+        ErrorCode::CorruptInput | ErrorCode::Internal | ErrorCode::ResourceExhausted => 500,
         ErrorCode::Unavailable => 503,
     }
 }

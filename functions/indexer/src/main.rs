@@ -10,6 +10,14 @@ use tier_lambda::{Config, Metrics};
 async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     tier_lambda::init_tracing(&config.log);
+    // One invocation at a time per environment: scratch left in /tmp is a killed run's.
+    let stale = tier::scratch::Scratch::remove_stale(&config.scratch);
+    if stale > 0 {
+        tracing::warn!(
+            stale,
+            "removed scratch directories of interrupted invocations"
+        );
+    }
     let pipeline = tier_lambda::aws::pipeline(&config).await;
     let indexer = &Indexer::new(pipeline, config.bucket.clone());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -1,4 +1,6 @@
-//! Writing an archive into memory.
+//! Writing an archive, into memory or into any writer (a local file for large segments).
+
+use std::io::Write;
 
 use flate2::Compression;
 
@@ -81,17 +83,19 @@ struct OpenChunk {
     all_precompressed: bool,
 }
 
-/// Builds one archive in memory: record batches first, then index files,
-/// then [`ArchiveBuilder::finish`] with the manifest.
+/// Builds one archive into `W` (in memory by default): record batches first,
+/// then index files, then [`ArchiveBuilder::finish`] with the manifest. What
+/// it holds besides the sink is the open chunk and the table of contents.
 ///
 /// Every method validates before changing anything, so after an error the
-/// builder is unchanged and may still be used.
-pub struct ArchiveBuilder {
+/// builder is unchanged and may still be used — unless the error is the
+/// sink's ([`ArchiveError::Io`]), after which the archive is incomplete.
+pub struct ArchiveBuilder<W: Write = Vec<u8>> {
     options: ArchiveOptions,
     level: Compression,
     precompressed_level: Compression,
     index_level: Compression,
-    out: Vec<u8>,
+    out: member::Sink<W>,
     open: Option<OpenChunk>,
     buffer: Vec<u8>,
     last_offset: Option<i64>,
@@ -99,7 +103,7 @@ pub struct ArchiveBuilder {
     index_files: Vec<MemberEntry>,
 }
 
-impl std::fmt::Debug for ArchiveBuilder {
+impl<W: Write> std::fmt::Debug for ArchiveBuilder<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ArchiveBuilder")
             .field("options", &self.options)
@@ -112,16 +116,23 @@ impl std::fmt::Debug for ArchiveBuilder {
     }
 }
 
-impl ArchiveBuilder {
-    /// An empty builder.
+impl ArchiveBuilder<Vec<u8>> {
+    /// An empty builder writing into memory.
     pub fn new(options: ArchiveOptions) -> Self {
+        ArchiveBuilder::with_sink(options, Vec::new())
+    }
+}
+
+impl<W: Write> ArchiveBuilder<W> {
+    /// An empty builder writing into `sink` (e.g. a `BufWriter<File>`).
+    pub fn with_sink(options: ArchiveOptions, sink: W) -> Self {
         let level = |l: u32| Compression::new(l.min(9));
         Self {
             level: level(options.compression_level),
             precompressed_level: level(options.precompressed_level),
             index_level: level(options.index_level),
             options,
-            out: Vec::new(),
+            out: member::Sink::new(sink),
             open: None,
             buffer: Vec::new(),
             last_offset: None,
@@ -255,14 +266,26 @@ impl ArchiveBuilder {
     /// adjacent. Errors: [`ArchiveError::InvalidName`] (see
     /// [`super::validate_index_name`]), [`ArchiveError::DuplicateName`].
     pub fn add_index_file(&mut self, name: &str, data: &[u8]) -> Result<(), ArchiveError> {
+        self.add_index_stream(name, data.len() as u64, &mut &data[..])
+    }
+
+    /// [`ArchiveBuilder::add_index_file`] with the member's `size` bytes read from `data` as
+    /// they are written (a file of any size, in bounded memory).
+    pub fn add_index_stream(
+        &mut self,
+        name: &str,
+        size: u64,
+        data: &mut dyn std::io::Read,
+    ) -> Result<(), ArchiveError> {
         let full = index_member_name(name)?;
         if self.index_files.iter().any(|m| m.name == full) {
             return Err(ArchiveError::DuplicateName(full));
         }
         self.flush_chunk()?;
-        let entry = member::write_file(
+        let entry = member::write_file_from(
             &mut self.out,
             &full,
+            size,
             data,
             self.options.mtime,
             self.index_level,
@@ -272,10 +295,16 @@ impl ArchiveBuilder {
     }
 
     /// Closes the open chunk, writes `manifest.json` and the end-of-archive
-    /// member, and returns the archive bytes with its TOC.
+    /// member, and returns the sink (flushed) with the archive's TOC.
     /// Errors: [`ArchiveError::InvalidManifest`] unless `manifest_json` is one
     /// valid JSON value.
-    pub fn finish(mut self, manifest_json: &[u8]) -> Result<(Vec<u8>, Toc), ArchiveError> {
+    pub fn finish(self, manifest_json: &[u8]) -> Result<(W, Toc), ArchiveError> {
+        self.finish_sized(manifest_json)
+            .map(|(sink, toc, _)| (sink, toc))
+    }
+
+    /// [`ArchiveBuilder::finish`], also returning the archive's size in bytes.
+    pub fn finish_sized(mut self, manifest_json: &[u8]) -> Result<(W, Toc, u64), ArchiveError> {
         serde_json::from_slice::<serde::de::IgnoredAny>(manifest_json)
             .map_err(|e| ArchiveError::InvalidManifest(e.to_string()))?;
         self.flush_chunk()?;
@@ -292,11 +321,12 @@ impl ArchiveBuilder {
             index_files: self.index_files,
             manifest,
         };
-        Ok((self.out, toc))
+        let size = self.out.len();
+        Ok((self.out.finish()?, toc, size))
     }
 
     /// Bytes written so far (closed members only).
-    pub fn written_len(&self) -> usize {
+    pub fn written_len(&self) -> u64 {
         self.out.len()
     }
 }

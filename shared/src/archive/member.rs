@@ -21,15 +21,51 @@ const ZERO_BLOCK: [u8; BLOCK] = [0; BLOCK];
 /// Never pre-allocate more than this on the word of a (possibly corrupt) size field.
 const PREALLOC_CAP: u64 = 16 << 20;
 
+/// A writer that counts the bytes written through it: archive members record their positions.
+#[derive(Debug)]
+pub(crate) struct Sink<W> {
+    inner: W,
+    len: u64,
+}
+
+impl<W: Write> Sink<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Sink { inner, len: 0 }
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Flushes and returns the inner writer.
+    pub(crate) fn finish(mut self) -> std::io::Result<W> {
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for Sink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Appends one gzip member whose uncompressed content is the concatenation
 /// of `parts`; returns the range it occupies in `out`.
-fn write_gzip(
-    out: &mut Vec<u8>,
+fn write_gzip<W: Write>(
+    out: &mut Sink<W>,
     parts: &[&[u8]],
     level: Compression,
 ) -> Result<ByteRange, ArchiveError> {
-    let start = out.len() as u64;
-    out.extend_from_slice(&GZIP_HEADER);
+    let start = out.len();
+    out.write_all(&GZIP_HEADER)?;
     let mut crc = Crc::new();
     let mut encoder = DeflateEncoder::new(&mut *out, level);
     for part in parts {
@@ -37,35 +73,82 @@ fn write_gzip(
         crc.update(part);
     }
     encoder.finish()?;
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&crc.amount().to_le_bytes());
-    Ok(ByteRange::new(start, out.len() as u64))
+    out.write_all(&crc.sum().to_le_bytes())?;
+    out.write_all(&crc.amount().to_le_bytes())?;
+    Ok(ByteRange::new(start, out.len()))
 }
 
 /// Appends the member for one regular file `name` holding `data`.
-pub(crate) fn write_file(
-    out: &mut Vec<u8>,
+pub(crate) fn write_file<W: Write>(
+    out: &mut Sink<W>,
     name: &str,
     data: &[u8],
     mtime: u64,
     level: Compression,
 ) -> Result<MemberEntry, ArchiveError> {
-    let size = data.len() as u64;
+    write_file_from(out, name, data.len() as u64, &mut &data[..], mtime, level)
+}
+
+/// Appends the member for one regular file `name` whose `size` bytes are read from `data`
+/// (streamed through, a block at a time); `data` holding more or fewer bytes is an error.
+pub(crate) fn write_file_from<W: Write>(
+    out: &mut Sink<W>,
+    name: &str,
+    size: u64,
+    data: &mut dyn Read,
+    mtime: u64,
+    level: Compression,
+) -> Result<MemberEntry, ArchiveError> {
     let header = tarhdr::build(name, size, mtime)?;
+    let start = out.len();
+    out.write_all(&GZIP_HEADER)?;
+    let mut crc = Crc::new();
+    let mut crc32c = 0;
+    let mut encoder = DeflateEncoder::new(&mut *out, level);
+    encoder.write_all(&header)?;
+    crc.update(&header);
+    let mut block = vec![0; BLOCK * 128];
+    let mut copied: u64 = 0;
+    loop {
+        let n = data.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        copied += n as u64;
+        if copied > size {
+            break;
+        }
+        encoder.write_all(&block[..n])?;
+        crc.update(&block[..n]);
+        crc32c = crc32c::crc32c_append(crc32c, &block[..n]);
+    }
+    if copied != size {
+        return Err(ArchiveError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("member {name}: {size} bytes announced, {copied} or more given"),
+        )));
+    }
     let padding = ZERO_BLOCK
         .get(..tarhdr::padding_len(size))
         .unwrap_or_default();
-    let range = write_gzip(out, &[&header, data, padding], level)?;
+    encoder.write_all(padding)?;
+    crc.update(padding);
+    encoder.finish()?;
+    out.write_all(&crc.sum().to_le_bytes())?;
+    out.write_all(&crc.amount().to_le_bytes())?;
     Ok(MemberEntry {
         name: name.to_owned(),
-        range,
+        range: ByteRange::new(start, out.len()),
         data_len: size,
-        crc32c: crc32c::crc32c(data),
+        crc32c,
     })
 }
 
 /// Appends the end-of-archive member (two zero blocks).
-pub(crate) fn write_end(out: &mut Vec<u8>, level: Compression) -> Result<ByteRange, ArchiveError> {
+pub(crate) fn write_end<W: Write>(
+    out: &mut Sink<W>,
+    level: Compression,
+) -> Result<ByteRange, ArchiveError> {
     write_gzip(out, &[&ZERO_BLOCK, &ZERO_BLOCK], level)
 }
 

@@ -52,4 +52,4 @@ pub use reader::{
     read_members,
 };
 pub use toc::{ChunkEntry, MemberEntry, Toc};
-pub use writer::{ArchiveIdentity, ArchiveWriter, WrittenArchive};
+pub use writer::{ArchiveIdentity, ArchiveWriter, IndexData, WrittenArchive};

@@ -2,6 +2,8 @@
 //! manifest, end marker), derives the manifest's figures from the batches it was given, and returns
 //! the archive with its TOC and manifest.
 
+use std::io::Write;
+
 use super::{
     ArchiveBuilder, ArchiveError, ArchiveOptions, BatchSpan, MANIFEST_VERSION, Manifest, Toc,
 };
@@ -23,11 +25,26 @@ pub struct ArchiveIdentity {
     pub index_schema_version: u32,
 }
 
+/// The contents of one index member handed to [`ArchiveWriter::finish`].
+pub enum IndexData<'a> {
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
+    /// `len` bytes read from a reader as they are written.
+    Stream {
+        /// How many bytes the reader holds.
+        len: u64,
+        /// Where they are.
+        reader: Box<dyn std::io::Read + 'a>,
+    },
+}
+
 /// A finished archive.
 #[derive(Debug)]
-pub struct WrittenArchive {
-    /// The archive bytes.
-    pub bytes: Vec<u8>,
+pub struct WrittenArchive<W = Vec<u8>> {
+    /// Where it was written: the archive bytes for an archive built in memory.
+    pub bytes: W,
+    /// Its size in bytes.
+    pub size: u64,
     /// Its table of contents.
     pub toc: Toc,
     /// Its manifest, as written into `manifest.json`.
@@ -47,19 +64,26 @@ struct Figures {
     max_timestamp: i64,
 }
 
-/// Builds one segment's archive in memory. Like [`ArchiveBuilder`], every method validates before
-/// changing anything.
+/// Builds one segment's archive into `W` (memory by default). Like [`ArchiveBuilder`], every
+/// method validates before changing anything.
 #[derive(Debug)]
-pub struct ArchiveWriter {
-    builder: ArchiveBuilder,
+pub struct ArchiveWriter<W: Write = Vec<u8>> {
+    builder: ArchiveBuilder<W>,
     figures: Figures,
 }
 
-impl ArchiveWriter {
-    /// An empty archive.
+impl ArchiveWriter<Vec<u8>> {
+    /// An empty archive in memory.
     pub fn new(options: ArchiveOptions) -> Self {
+        ArchiveWriter::with_sink(options, Vec::new())
+    }
+}
+
+impl<W: Write> ArchiveWriter<W> {
+    /// An empty archive written into `sink`.
+    pub fn with_sink(options: ArchiveOptions, sink: W) -> Self {
         ArchiveWriter {
-            builder: ArchiveBuilder::new(options),
+            builder: ArchiveBuilder::with_sink(options, sink),
             figures: Figures {
                 base_offset: None,
                 last_offset: 0,
@@ -88,6 +112,11 @@ impl ArchiveWriter {
         Ok(())
     }
 
+    /// The CRC-32C of the batches pushed so far, in order (the manifest's `data_crc32c`).
+    pub fn data_crc32c(&self) -> u32 {
+        self.figures.data_crc32c
+    }
+
     /// The chunks written so far (the open one is not among them), in offset order.
     pub fn closed_chunks(&self) -> &[crate::archive::ChunkEntry] {
         self.builder.closed_chunks()
@@ -103,10 +132,15 @@ impl ArchiveWriter {
     pub fn finish<'a>(
         mut self,
         identity: ArchiveIdentity,
-        index_files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    ) -> Result<WrittenArchive, ArchiveError> {
+        index_files: impl IntoIterator<Item = (&'a str, IndexData<'a>)>,
+    ) -> Result<WrittenArchive<W>, ArchiveError> {
         for (name, data) in index_files {
-            self.builder.add_index_file(name, data)?;
+            match data {
+                IndexData::Bytes(bytes) => self.builder.add_index_file(name, bytes)?,
+                IndexData::Stream { len, mut reader } => {
+                    self.builder.add_index_stream(name, len, &mut reader)?
+                }
+            }
         }
         let f = self.figures;
         let manifest = Manifest {
@@ -128,8 +162,9 @@ impl ArchiveWriter {
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| ArchiveError::InvalidManifest(e.to_string()))?;
-        let (bytes, toc) = self.builder.finish(&json)?;
+        let (bytes, toc, size) = self.builder.finish_sized(&json)?;
         Ok(WrittenArchive {
+            size,
             bytes,
             toc,
             manifest,

@@ -12,6 +12,8 @@ pub const FRAME_VERSION: u8 = 2;
 pub const HEADER_LEN: usize = 12;
 /// Bytes of the trailer.
 pub const TRAILER_LEN: usize = 20;
+/// The byte range of the frame length field.
+pub const LENGTH_FIELD: std::ops::Range<usize> = 4..8;
 /// Body bytes besides the topic and the payload: topic length, partition, data length, trailer.
 const FIXED_BODY_LEN: usize = 2 + 4 + 4 + TRAILER_LEN;
 
@@ -77,7 +79,12 @@ pub fn frame_crc(frame: &[u8], rule: CrcRule) -> u32 {
 /// Parses the frame at `position` of `segment`, validating its bounds, magic, version, flags,
 /// length, CRC (either rule) and name fields. The payload is not decoded here.
 pub fn parse_frame(segment: &[u8], position: usize) -> Result<Frame<'_>, ChronikWalError> {
-    let rest = &segment[position..];
+    parse_frame_bytes(segment.get(position..).unwrap_or_default(), position)
+}
+
+/// Parses the frame at the start of `rest`, the bytes of a segment from byte `position` on (at
+/// least the whole frame, or all the segment has left), as [`parse_frame`] does.
+pub fn parse_frame_bytes(rest: &[u8], position: usize) -> Result<Frame<'_>, ChronikWalError> {
     let torn = |need: usize| ChronikWalError::TornFrame {
         position,
         missing: need - rest.len(),

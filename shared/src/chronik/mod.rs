@@ -22,8 +22,8 @@ pub use canonical::{
 };
 pub use error::ChronikWalError;
 pub use frame::{
-    CrcRule, FRAME_MAGIC, FRAME_VERSION, Frame, HEADER_LEN, TRAILER_LEN, encode_frame, frame_crc,
-    parse_frame,
+    CrcRule, FRAME_MAGIC, FRAME_VERSION, Frame, HEADER_LEN, LENGTH_FIELD, TRAILER_LEN,
+    encode_frame, frame_crc, parse_frame, parse_frame_bytes,
 };
 pub use path::{SegmentPath, is_data_topic_dir};
 
@@ -103,7 +103,7 @@ pub fn read_segment(bytes: &[u8]) -> Result<ChronikSegment<'_>, ChronikWalError>
     Ok(segment)
 }
 
-fn frame_partition(frame: &Frame<'_>) -> Result<TopicPartition, ChronikWalError> {
+pub(crate) fn frame_partition(frame: &Frame<'_>) -> Result<TopicPartition, ChronikWalError> {
     let name = |e: crate::types::InvalidValue| ChronikWalError::InvalidName {
         position: frame.position,
         reason: e.to_string(),
@@ -116,7 +116,9 @@ fn frame_partition(frame: &Frame<'_>) -> Result<TopicPartition, ChronikWalError>
 
 /// The batch of a data frame, checked against its trailer and `CanonicalRecord`; `None` for a
 /// zero-record frame (an empty produce, which consumed no offset).
-fn stored_batch<'a>(frame: &Frame<'a>) -> Result<Option<StoredBatch<'a>>, ChronikWalError> {
+pub(crate) fn stored_batch<'a>(
+    frame: &Frame<'a>,
+) -> Result<Option<StoredBatch<'a>>, ChronikWalError> {
     let position = frame.position;
     let record = CanonicalRecord::decode(frame.canonical_data)
         .map_err(|source| ChronikWalError::Payload { position, source })?;

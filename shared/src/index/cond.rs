@@ -21,8 +21,8 @@ pub enum Cond {
     True,
     /// No record matches.
     False,
-    /// The record holds this key (of this domain).
-    Key(Domain, u64),
+    /// The record holds this key (of this domain, at this canonical path; empty at a root).
+    Key(Domain, String, u64),
     /// All of these hold.
     And(Vec<Cond>),
     /// At least one of these holds.
@@ -41,12 +41,12 @@ impl Cond {
         Ok(lower(&ast, &mut writer).unwrap_or(Cond::False))
     }
 
-    /// Whether a record whose keys answer `has` may match.
-    pub fn holds(&self, has: &impl Fn(Domain, u64) -> bool) -> bool {
+    /// Whether a record whose keys answer `has` (domain, path, key) may match.
+    pub fn holds(&self, has: &impl Fn(Domain, &str, u64) -> bool) -> bool {
         match self {
             Cond::True => true,
             Cond::False => false,
-            Cond::Key(d, k) => has(*d, *k),
+            Cond::Key(d, path, k) => has(*d, path, *k),
             Cond::And(all) => all.iter().all(|c| c.holds(has)),
             Cond::Or(any) => any.iter().any(|c| c.holds(has)),
         }
@@ -226,7 +226,7 @@ fn all_of(domain: Domain, path: &str, tokens: &[String]) -> Cond {
     Cond::and(
         tokens
             .iter()
-            .map(|t| Cond::Key(domain, key(domain, path, t.as_bytes())))
+            .map(|t| Cond::Key(domain, path.to_owned(), key(domain, path, t.as_bytes())))
             .collect(),
     )
 }
@@ -241,7 +241,7 @@ fn typed_value(headers: bool, path: &str, phrase: &str) -> Option<Cond> {
         if headers || path.is_empty() {
             Cond::False
         } else {
-            Cond::Key(domain, key(domain, path, token))
+            Cond::Key(domain, path.to_owned(), key(domain, path, token))
         }
     };
     if let Ok(number) = phrase.parse::<f64>() {

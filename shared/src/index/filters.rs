@@ -11,8 +11,10 @@ use super::IndexError;
 
 /// Leading bytes of an encoded filter set.
 pub const MAGIC: &[u8; 4] = b"CTKF";
-/// Version of the layout below.
+/// Version of the layout below without a path list.
 pub const VERSION: u8 = 1;
+/// Version of the layout with a path list (a `paths:` policy's).
+pub const VERSION_PATHS: u8 = 2;
 /// `key_count` of a chunk without a filter: every key may be present.
 const UNFILTERED: u32 = u32::MAX;
 /// Bytes of one chunk's descriptor.
@@ -60,12 +62,15 @@ pub struct ChunkFilters {
     /// Which domains the filters leave out (the policy's [`super::IndexPolicy::unkeyed_mask`]):
     /// their keys are never in a filter, so a filter cannot rule them out.
     pub unkeyed: u8,
+    /// With [`super::policy::UNKEYED_OTHER_PATHS`] in `unkeyed`: the value paths keyed (at and
+    /// below them); empty otherwise.
+    pub paths: Vec<String>,
 }
 
 impl ChunkFilters {
-    /// Whether chunk `i` may hold `key` of `domain`.
-    pub fn may_hold(&self, i: usize, domain: super::Domain, key: u64) -> bool {
-        !super::policy::keyed_in(self.unkeyed, domain)
+    /// Whether chunk `i` may hold `key` of `domain` at `path`.
+    pub fn may_hold(&self, i: usize, domain: super::Domain, path: &str, key: u64) -> bool {
+        !super::policy::keyed_in(self.unkeyed, &self.paths, domain, path)
             || self.chunks.get(i).is_none_or(|f| f.may_hold(key))
     }
 }
@@ -73,38 +78,13 @@ impl ChunkFilters {
 impl ChunkFilters {
     /// The encoded bytes (`docs/FORMATS.md`, "Chunk filters").
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&[VERSION, self.unkeyed, 0, 0]);
-        out.extend_from_slice(&(self.chunks.len() as u32).to_le_bytes());
+        let mut writer = ChunkFiltersWriter::new(self.unkeyed, self.paths.clone(), Vec::new());
         for chunk in &self.chunks {
-            let (count, seed, len, mask, total, fps) = match chunk {
-                ChunkFilter::Empty => (0, 0, 0, 0, 0, 0),
-                ChunkFilter::Unfiltered => (UNFILTERED, 0, 0, 0, 0, 0),
-                ChunkFilter::Fuse(f) => (
-                    // Only the "empty or not" of the count matters to readers.
-                    1,
-                    f.descriptor.seed,
-                    f.descriptor.segment_length,
-                    f.descriptor.segment_length_mask,
-                    f.descriptor.segment_count_length,
-                    f.fingerprints.len() as u32,
-                ),
-            };
-            out.extend_from_slice(&u32::to_le_bytes(count));
-            out.extend_from_slice(&seed.to_le_bytes());
-            for v in [len, mask, total, fps] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
+            // Writes into a Vec cannot fail.
+            let _ = writer.push(chunk);
         }
-        for chunk in &self.chunks {
-            if let ChunkFilter::Fuse(f) = chunk {
-                out.extend_from_slice(&f.fingerprints);
-            }
-        }
-        let crc = crc32c::crc32c(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        let (head, fingerprints, crc) = writer.finish();
+        [head, fingerprints, crc.to_le_bytes().to_vec()].concat()
     }
 
     /// Decodes [`ChunkFilters::encode`]'s bytes, checking the CRC-32C, the version, that every
@@ -124,13 +104,35 @@ impl ChunkFilters {
         }
         let head = r.take(4)?;
         let (version, unkeyed) = (head[0], head[1]);
-        if version != VERSION {
-            return Err(corrupt(&format!("version {version}, expected {VERSION}")));
+        if version != VERSION && version != VERSION_PATHS {
+            return Err(corrupt(&format!(
+                "version {version}, expected {VERSION} or {VERSION_PATHS}"
+            )));
         }
-        if unkeyed & !0b111 != 0 {
+        if unkeyed & !0b1111 != 0 {
             return Err(corrupt(&format!("unknown unkeyed domains {unkeyed:#04x}")));
         }
+        let with_paths = unkeyed & super::policy::UNKEYED_OTHER_PATHS != 0;
+        if with_paths != (version == VERSION_PATHS) {
+            return Err(corrupt(
+                "a path list without its policy, or the other way round",
+            ));
+        }
         let count = r.u32()? as usize;
+        let mut paths = Vec::new();
+        if with_paths {
+            let n = r.u32()? as usize;
+            if n > super::policy::MAX_POLICY_PATHS {
+                return Err(corrupt(&format!("{n} paths")));
+            }
+            for _ in 0..n {
+                let b = r.take(2)?;
+                let len = usize::from(u16::from_le_bytes([b[0], b[1]]));
+                let path = std::str::from_utf8(r.take(len)?)
+                    .map_err(|_| corrupt("a path that is not UTF-8"))?;
+                paths.push(path.to_owned());
+            }
+        }
         if count != expected_chunks {
             return Err(corrupt(&format!(
                 "{count} filters for {expected_chunks} chunks"
@@ -174,7 +176,113 @@ impl ChunkFilters {
         if !r.0.is_empty() {
             return Err(corrupt("trailing bytes"));
         }
-        Ok(ChunkFilters { chunks, unkeyed })
+        Ok(ChunkFilters {
+            chunks,
+            unkeyed,
+            paths,
+        })
+    }
+}
+
+/// Encodes a filter set a chunk at a time into the bytes [`ChunkFilters::encode`] gives: the
+/// descriptors are kept (28 bytes a chunk) and each filter's fingerprints go to `spool` as it is
+/// pushed, so a segment of any size is filtered in memory bounded by one chunk's filter.
+#[derive(Debug)]
+pub struct ChunkFiltersWriter<S> {
+    unkeyed: u8,
+    paths: Vec<String>,
+    descriptors: Vec<u8>,
+    chunks: u32,
+    spool: S,
+    spooled: u64,
+    spool_crc: u32,
+}
+
+impl<S: std::io::Write> ChunkFiltersWriter<S> {
+    /// A set leaving out the domains in `unkeyed`, keying `paths` (see [`ChunkFilters`]).
+    pub fn new(unkeyed: u8, paths: Vec<String>, spool: S) -> Self {
+        ChunkFiltersWriter {
+            unkeyed,
+            paths,
+            descriptors: Vec::new(),
+            chunks: 0,
+            spool,
+            spooled: 0,
+            spool_crc: 0,
+        }
+    }
+
+    /// Appends the filter of the next chunk.
+    pub fn push(&mut self, chunk: &ChunkFilter) -> std::io::Result<()> {
+        let (count, seed, len, mask, total, fps) = match chunk {
+            ChunkFilter::Empty => (0, 0, 0, 0, 0, 0),
+            ChunkFilter::Unfiltered => (UNFILTERED, 0, 0, 0, 0, 0),
+            ChunkFilter::Fuse(f) => (
+                1,
+                f.descriptor.seed,
+                f.descriptor.segment_length,
+                f.descriptor.segment_length_mask,
+                f.descriptor.segment_count_length,
+                f.fingerprints.len() as u32,
+            ),
+        };
+        if let ChunkFilter::Fuse(f) = chunk {
+            self.spool.write_all(&f.fingerprints)?;
+            self.spool_crc = crc32c::crc32c_append(self.spool_crc, &f.fingerprints);
+            self.spooled += f.fingerprints.len() as u64;
+        }
+        self.descriptors.extend_from_slice(&u32::to_le_bytes(count));
+        self.descriptors.extend_from_slice(&seed.to_le_bytes());
+        for v in [len, mask, total, fps] {
+            self.descriptors.extend_from_slice(&v.to_le_bytes());
+        }
+        self.chunks += 1;
+        Ok(())
+    }
+
+    /// The encoded set's length in bytes.
+    pub fn encoded_len(&self) -> u64 {
+        self.head_len() as u64 + self.spooled + 4
+    }
+
+    fn with_paths(&self) -> bool {
+        self.unkeyed & super::policy::UNKEYED_OTHER_PATHS != 0
+    }
+
+    fn head_len(&self) -> usize {
+        let paths = if self.with_paths() {
+            4 + self.paths.iter().map(|p| 2 + p.len()).sum::<usize>()
+        } else {
+            0
+        };
+        12 + paths + self.descriptors.len()
+    }
+
+    /// The encoding as three parts: the head (magic, version, domains, count, descriptors), the
+    /// spool (every fingerprint, in chunk order) and the CRC-32C of both, which ends it.
+    pub fn finish(self) -> (Vec<u8>, S, u32) {
+        let mut head = Vec::with_capacity(self.head_len());
+        head.extend_from_slice(MAGIC);
+        let version = if self.with_paths() {
+            VERSION_PATHS
+        } else {
+            VERSION
+        };
+        head.extend_from_slice(&[version, self.unkeyed, 0, 0]);
+        head.extend_from_slice(&self.chunks.to_le_bytes());
+        if self.with_paths() {
+            head.extend_from_slice(&(self.paths.len() as u32).to_le_bytes());
+            for path in &self.paths {
+                // Policies bound paths to 256 bytes.
+                let len = u16::try_from(path.len()).unwrap_or(u16::MAX);
+                head.extend_from_slice(&len.to_le_bytes());
+                head.extend_from_slice(&path.as_bytes()[..usize::from(len)]);
+            }
+        }
+        head.extend_from_slice(&self.descriptors);
+        let crc =
+            crc32c::crc32c_combine(crc32c::crc32c(&head), self.spool_crc, self.spooled as usize);
+        (head, self.spool, crc)
     }
 }
 

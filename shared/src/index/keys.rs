@@ -100,7 +100,7 @@ impl KeyWriter {
 
     /// Adds the keys of `text`'s tokens in `domain` at `path`.
     pub(crate) fn text(&mut self, domain: Domain, path: &str, text: &str) {
-        if !self.policy.keys(domain) {
+        if !self.policy.keys(domain, path) {
             return;
         }
         let mut stream = self.analyzer.token_stream(text);
@@ -116,13 +116,14 @@ impl KeyWriter {
         match value {
             serde_json::Value::Null => {}
             serde_json::Value::Bool(b) => {
-                if self.policy.keys(Domain::ValueBool) {
+                if self.policy.keys(Domain::ValueBool, path) {
                     self.out.push(key(Domain::ValueBool, path, &[u8::from(*b)]));
                 }
                 self.text(Domain::ValueRoot, "", &b.to_string());
             }
             serde_json::Value::Number(n) => {
-                if let Some(f) = n.as_f64().filter(|_| self.policy.keys(Domain::ValueNumber)) {
+                let keyed = self.policy.keys(Domain::ValueNumber, path);
+                if let Some(f) = n.as_f64().filter(|_| keyed) {
                     self.out
                         .push(key(Domain::ValueNumber, path, &number_token(f)));
                 }

@@ -37,7 +37,7 @@ pub use cond::Cond;
 pub use document::IndexDoc;
 pub use error::IndexError;
 pub use files::{IndexFiles, MAX_FILE_NAME_LEN, META_FILE};
-pub use filters::{ChunkFilter, ChunkFilters};
+pub use filters::{ChunkFilter, ChunkFilters, ChunkFiltersWriter};
 pub use keys::{Domain, KeyWriter, record_keys};
 pub use merge::merge;
 pub use policy::{IndexPolicies, IndexPolicy};

@@ -24,6 +24,9 @@ pub enum ErrorCode {
     Conflict,
     /// The source object is corrupt or unsealed; retrying cannot help.
     CorruptInput,
+    /// Local resources (scratch disk space) are too small for the input; retrying with the same
+    /// configuration fails the same way.
+    ResourceExhausted,
     /// A dependency is temporarily unavailable; retry later.
     Unavailable,
     /// A bug or corrupt stored data.
@@ -106,6 +109,12 @@ pub enum PipelineError {
         /// Retired archives it tracks.
         retired: usize,
     },
+    /// The local scratch space filled up or failed: nothing was published.
+    #[error("{0} (indexing needs about twice a segment's size in scratch space)")]
+    Scratch(#[from] crate::scratch::ScratchError),
+    /// A local source file could not be read.
+    #[error("cannot read the source: {0}")]
+    SourceIo(String),
     /// A bug: an invariant did not hold or a task died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -142,7 +151,12 @@ impl PipelineError {
             PipelineError::LostRace { .. } => ErrorCode::Unavailable,
             PipelineError::Catalog(e) if e.is_retryable() => ErrorCode::Unavailable,
             PipelineError::Store(e) if e.kind().is_retryable() => ErrorCode::Unavailable,
+            PipelineError::Scratch(crate::scratch::ScratchError::Full { .. }) => {
+                ErrorCode::ResourceExhausted
+            }
             PipelineError::CorruptArchive { .. }
+            | PipelineError::Scratch(_)
+            | PipelineError::SourceIo(_)
             | PipelineError::Store(_)
             | PipelineError::Catalog(_)
             | PipelineError::Index(_)

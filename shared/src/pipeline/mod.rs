@@ -57,6 +57,8 @@ pub struct PipelineConfig {
     pub index_layout: crate::index::IndexLayout,
     /// What their chunk filters key, per topic (layout 2).
     pub index_policies: crate::index::IndexPolicies,
+    /// Where indexing keeps the downloaded source and the archives it builds.
+    pub scratch: crate::scratch::ScratchConfig,
 }
 
 impl Default for PipelineConfig {
@@ -70,6 +72,7 @@ impl Default for PipelineConfig {
             segment_cache: SegmentCacheConfig::default(),
             index_layout: crate::index::IndexLayout::ChunkFilters,
             index_policies: crate::index::IndexPolicies::default(),
+            scratch: crate::scratch::ScratchConfig::default(),
         }
     }
 }

@@ -95,6 +95,16 @@ impl ObjectStore for CountingStore {
         self.inner.get(key).await
     }
 
+    async fn get_body(&self, key: &ObjectKey) -> StoreResult<Box<dyn super::ObjectBody>> {
+        self.tick(1);
+        self.inner.get_body(key).await
+    }
+
+    async fn put_file(&self, key: &ObjectKey, path: &std::path::Path) -> StoreResult<()> {
+        self.tick(0);
+        self.inner.put_file(key, path).await
+    }
+
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>> {
         self.tick(2);
         self.inner.get_range(key, range).await

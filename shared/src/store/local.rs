@@ -40,27 +40,75 @@ impl LocalStore {
     fn path(&self, key: &ObjectKey) -> PathBuf {
         self.root.join(key.as_str())
     }
-}
 
-#[async_trait]
-impl ObjectStore for LocalStore {
-    async fn put(&self, key: &ObjectKey, data: Vec<u8>) -> StoreResult<()> {
+    /// Writes the object `key` with `fill` into a temporary file beside it (on a blocking
+    /// thread), synced and renamed into place.
+    async fn write_atomically(
+        &self,
+        key: &ObjectKey,
+        fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()> + Send + 'static,
+    ) -> StoreResult<()> {
         let path = self.path(key);
-        let err = |e| io_error(key.as_str(), e);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             std::fs::create_dir_all(&dir)?;
             let mut tmp = tempfile::Builder::new()
                 .prefix(TMP_PREFIX)
                 .tempfile_in(&dir)?;
-            std::io::Write::write_all(&mut tmp, &data)?;
+            fill(tmp.as_file_mut())?;
             tmp.as_file().sync_data()?;
             tmp.persist(&path).map_err(|e| e.error)?;
             Ok(())
         })
         .await
         .map_err(|e| StoreError::new(StoreErrorKind::Internal, key.as_str(), e))?
-        .map_err(err)
+        .map_err(|e| io_error(key.as_str(), e))
+    }
+}
+
+/// A local file's body, read [`super::BODY_PIECE_BYTES`] at a time.
+struct FileBody {
+    file: tokio::fs::File,
+    key: String,
+}
+
+#[async_trait]
+impl super::ObjectBody for FileBody {
+    async fn next_piece(&mut self) -> StoreResult<Option<Vec<u8>>> {
+        use tokio::io::AsyncReadExt;
+        let mut piece = Vec::with_capacity(super::BODY_PIECE_BYTES);
+        let mut limited = (&mut self.file).take(super::BODY_PIECE_BYTES as u64);
+        limited
+            .read_to_end(&mut piece)
+            .await
+            .map_err(|e| io_error(&self.key, e))?;
+        Ok((!piece.is_empty()).then_some(piece))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LocalStore {
+    async fn get_body(&self, key: &ObjectKey) -> StoreResult<Box<dyn super::ObjectBody>> {
+        let file = tokio::fs::File::open(self.path(key))
+            .await
+            .map_err(|e| io_error(key.as_str(), e))?;
+        Ok(Box::new(FileBody {
+            file,
+            key: key.to_string(),
+        }))
+    }
+
+    async fn put_file(&self, key: &ObjectKey, source: &Path) -> StoreResult<()> {
+        let source = source.to_path_buf();
+        self.write_atomically(key, move |tmp| {
+            std::io::copy(&mut std::fs::File::open(&source)?, tmp).map(|_| ())
+        })
+        .await
+    }
+
+    async fn put(&self, key: &ObjectKey, data: Vec<u8>) -> StoreResult<()> {
+        self.write_atomically(key, move |tmp| std::io::Write::write_all(tmp, &data))
+            .await
     }
 
     async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>> {

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 pub use counting::{CountingStore, StoreCounts};
 pub use error::{StoreError, StoreErrorKind};
 pub use local::LocalStore;
+
 #[cfg(feature = "aws")]
 pub use s3::S3Store;
 
@@ -35,6 +36,26 @@ pub struct ObjectMeta {
     pub last_modified_ms: i64,
 }
 
+/// The body of an object being read, a piece at a time (see [`ObjectStore::get_body`]).
+#[async_trait]
+pub trait ObjectBody: Send {
+    /// The next piece of the body, `None` after the last.
+    async fn next_piece(&mut self) -> StoreResult<Option<Vec<u8>>>;
+}
+
+/// A body already in memory, handed over in one piece.
+struct WholeBody(Option<Vec<u8>>);
+
+#[async_trait]
+impl ObjectBody for WholeBody {
+    async fn next_piece(&mut self) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.0.take())
+    }
+}
+
+/// The most bytes a [`ObjectBody`] piece holds in the backends here.
+pub const BODY_PIECE_BYTES: usize = 1 << 20;
+
 /// A flat store of immutable-once-written objects addressed by [`ObjectKey`].
 ///
 /// Contracts every backend upholds (asserted by the conformance suite):
@@ -52,6 +73,23 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// Reads a whole object.
     async fn get(&self, key: &ObjectKey) -> StoreResult<Vec<u8>>;
+
+    /// Reads a whole object a piece at a time, so that an object of any size can be copied in
+    /// bounded memory. A body that ends before the size the backend announced fails with a
+    /// retryable error (the object is not at fault). The default reads it with
+    /// [`ObjectStore::get`].
+    async fn get_body(&self, key: &ObjectKey) -> StoreResult<Box<dyn ObjectBody>> {
+        Ok(Box::new(WholeBody(Some(self.get(key).await?))))
+    }
+
+    /// Stores the local file at `path` under `key`, as [`ObjectStore::put`] would its bytes,
+    /// reading it a part at a time where the backend can (the default reads it whole).
+    async fn put_file(&self, key: &ObjectKey, path: &std::path::Path) -> StoreResult<()> {
+        let data = tokio::fs::read(path)
+            .await
+            .map_err(|e| StoreError::new(StoreErrorKind::Io, key.as_str(), e))?;
+        self.put(key, data).await
+    }
 
     /// Reads bytes `range` of an object (see the trait docs for range rules).
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>>;

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::catalog::{Catalog, CatalogCall, CatalogError, CatalogLayer, CatalogOp, CatalogResult};
-use crate::store::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
+use crate::store::{ObjectBody, ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
 use crate::types::ObjectKey;
 
 /// Which write fails, and how.
@@ -136,6 +136,7 @@ pub struct FaultyStore {
     inner: Arc<dyn ObjectStore>,
     fuse: Arc<Fuse>,
     read_delay: std::time::Duration,
+    cut_bodies_after: Option<u64>,
 }
 
 impl FaultyStore {
@@ -145,6 +146,7 @@ impl FaultyStore {
             inner,
             fuse,
             read_delay: std::time::Duration::ZERO,
+            cut_bodies_after: None,
         }
     }
 
@@ -152,6 +154,15 @@ impl FaultyStore {
     pub fn with_read_delay(self, delay: std::time::Duration) -> Self {
         FaultyStore {
             read_delay: delay,
+            ..self
+        }
+    }
+
+    /// Every body read with [`ObjectStore::get_body`] breaks off after `bytes` bytes, as a
+    /// connection cut mid-body does: the next piece fails with a retryable error.
+    pub fn with_bodies_cut_after(self, bytes: u64) -> Self {
+        FaultyStore {
+            cut_bodies_after: Some(bytes),
             ..self
         }
     }
@@ -194,6 +205,24 @@ impl ObjectStore for FaultyStore {
         self.inner.get(key).await
     }
 
+    async fn get_body(&self, key: &ObjectKey) -> StoreResult<Box<dyn ObjectBody>> {
+        self.read(key.as_str()).await?;
+        let body = self.inner.get_body(key).await?;
+        Ok(match self.cut_bodies_after {
+            Some(limit) => Box::new(CutBody {
+                inner: body,
+                left: limit,
+                key: key.to_string(),
+            }),
+            None => body,
+        })
+    }
+
+    async fn put_file(&self, key: &ObjectKey, path: &std::path::Path) -> StoreResult<()> {
+        self.write(key.as_str(), self.inner.put_file(key, path))
+            .await
+    }
+
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> StoreResult<Vec<u8>> {
         self.read(key.as_str()).await?;
         self.inner.get_range(key, range).await
@@ -219,6 +248,33 @@ impl ObjectStore for FaultyStore {
         expires: std::time::Duration,
     ) -> StoreResult<Option<String>> {
         self.inner.presigned_get(key, expires).await
+    }
+}
+
+/// A body that breaks off after `left` more bytes (a body shorter than that ends normally).
+struct CutBody {
+    inner: Box<dyn ObjectBody>,
+    left: u64,
+    key: String,
+}
+
+#[async_trait]
+impl ObjectBody for CutBody {
+    async fn next_piece(&mut self) -> StoreResult<Option<Vec<u8>>> {
+        if self.left == 0 {
+            return Err(StoreError::new(
+                StoreErrorKind::Timeout,
+                self.key.as_str(),
+                "connection reset mid-body (injected)",
+            ));
+        }
+        let Some(mut piece) = self.inner.next_piece().await? else {
+            return Ok(None);
+        };
+        let keep = (piece.len() as u64).min(self.left);
+        piece.truncate(keep as usize);
+        self.left -= keep;
+        Ok(Some(piece))
     }
 }
 

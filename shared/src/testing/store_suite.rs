@@ -113,6 +113,42 @@ pub async fn check_put_is_atomic(store: Arc<dyn ObjectStore>) {
     writer.await.unwrap();
 }
 
+/// `put_file` stores a file's bytes (a multipart upload on S3 past its 16 MiB part size, replacing
+/// an existing object); `get_body` hands back the same bytes in pieces, and `NotFound` for a
+/// missing key.
+pub async fn check_files_and_bodies(store: &dyn ObjectStore) {
+    let k = key("suite/file/big.bin");
+    store.put(&k, b"old".to_vec()).await.unwrap();
+    let data: Vec<u8> = (0..(17u32 << 20) + 123)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    std::fs::write(&path, &data).unwrap();
+    store.put_file(&k, &path).await.unwrap();
+    assert_eq!(store.size(&k).await.unwrap(), data.len() as u64);
+    let mut body = store.get_body(&k).await.unwrap();
+    let mut read = Vec::new();
+    let mut pieces = 0;
+    while let Some(piece) = body.next_piece().await.unwrap() {
+        assert!(!piece.is_empty());
+        read.extend_from_slice(&piece);
+        pieces += 1;
+    }
+    assert!(read == data, "{} bytes read of {}", read.len(), data.len());
+    assert!(pieces > 1, "one piece of 17 MiB");
+    let small = key("suite/file/small.bin");
+    std::fs::write(&path, b"small").unwrap();
+    store.put_file(&small, &path).await.unwrap();
+    assert_eq!(store.get(&small).await.unwrap(), b"small");
+    let missing = key("suite/file/missing");
+    let err = match store.get_body(&missing).await {
+        Ok(mut body) => body.next_piece().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+}
+
 /// Emits one `#[tokio::test]` per conformance check for the backend built by `$ctor`, an expression
 /// evaluating to `(store, guard)`.
 #[macro_export]
@@ -120,7 +156,7 @@ macro_rules! object_store_test_suite {
     ($ctor:expr) => {
         $crate::object_store_test_suite!(@each $ctor;
             check_put_get_replace, check_missing_is_not_found, check_ranges,
-            check_delete_is_idempotent, check_list_prefix);
+            check_delete_is_idempotent, check_list_prefix, check_files_and_bodies);
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn check_put_is_atomic() {

@@ -12,7 +12,7 @@ mod writer;
 
 pub use error::WalError;
 pub use layout::{FORMAT_VERSION, HEADER_MAGIC, TRAILER_MAGIC};
-pub use reader::{WalSegment, is_wal};
+pub use reader::{WalSegment, is_wal, scan};
 pub use record::{CanonicalRecord, PartitionSeal, SealFooter};
 pub use writer::WalWriter;
 

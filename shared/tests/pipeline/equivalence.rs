@@ -434,16 +434,19 @@ async fn todays_index_answers_as_version_1() {
     assert_same(&got, "today's index");
 }
 
-/// Every index policy answers the same (a policy only changes which chunks a search reads); the
-/// policy of each topic is its own, and `none` costs almost nothing over the batches.
+/// Every index policy answers the same (a policy only changes which chunks a search reads), also
+/// one keying only some JSON paths; the policy of each topic is its own, and `none` costs almost
+/// nothing over the batches.
 #[tokio::test]
 async fn every_index_policy_answers_as_version_1() {
-    for policy in [IndexPolicy::KeysAndHeaders, IndexPolicy::None] {
+    let paths: IndexPolicy = "paths:user,value.country".parse().unwrap();
+    assert_eq!(paths.value_paths(), ["country", "user"]);
+    for policy in [paths, IndexPolicy::KeysAndHeaders, IndexPolicy::None] {
         let dir = tempfile::tempdir().unwrap();
         let config = PipelineConfig {
             index_policies: IndexPolicies {
                 default: IndexPolicy::Full,
-                topics: [(TOPIC.parse().unwrap(), policy)].into(),
+                topics: [(TOPIC.parse().unwrap(), policy.clone())].into(),
             },
             ..Default::default()
         };

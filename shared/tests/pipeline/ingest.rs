@@ -488,3 +488,121 @@ async fn a_decompression_bomb_is_quarantined_and_publishes_nothing() {
         "{objects:?}"
     );
 }
+
+/// What an ingest that must publish nothing may leave: the source itself, nothing under
+/// `archives/` or `quarantine/`, no ledger entry, no partition; and no scratch directory in
+/// `scratch_parent`.
+async fn assert_nothing_published(
+    p: &Pipeline,
+    source: &SourceObject,
+    scratch_parent: &std::path::Path,
+) {
+    let objects = p.store().list("").await.unwrap();
+    let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, [source.key.as_str()]);
+    assert!(p.catalog().partitions().await.unwrap().is_empty());
+    let ledger = p
+        .catalog()
+        .ingest_record(&source.ledger_id())
+        .await
+        .unwrap();
+    assert!(ledger.is_none(), "{ledger:?}");
+    let left: Vec<_> = std::fs::read_dir(scratch_parent).unwrap().collect();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
+}
+
+/// A pipeline over embedded backends whose store is `wrap`ped, with scratch space in its own
+/// directory as `scratch` says (its `dir` is set here).
+fn pipeline_with_scratch(
+    dir: &std::path::Path,
+    mut scratch: tier::scratch::ScratchConfig,
+    wrap: impl FnOnce(Arc<dyn tier::store::ObjectStore>) -> Arc<dyn tier::store::ObjectStore>,
+) -> (Pipeline, std::path::PathBuf) {
+    let scratch_dir = dir.join("scratch");
+    std::fs::create_dir_all(&scratch_dir).unwrap();
+    scratch.dir = Some(scratch_dir.clone());
+    let store = Arc::new(LocalStore::open(dir.join("objects")).unwrap());
+    let catalog = Arc::new(EmbeddedCatalog::open(dir.join("catalog.redb")).unwrap());
+    let config = PipelineConfig {
+        scratch,
+        ..Default::default()
+    };
+    let p = Pipeline::new(wrap(store), catalog, Arc::new(FixedClock(1)), config);
+    (p, scratch_dir)
+}
+
+async fn put_wal_source(p: &Pipeline, records: u64) -> (SourceObject, u64) {
+    let batches = synth::batches(&spec(records, 2, Compression::None, 0)).unwrap();
+    let wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let source = SourceObject {
+        key: "wal/s.wal".parse().unwrap(),
+        version: "e1".into(),
+    };
+    let len = wal.len() as u64;
+    p.store().put(&source.key, wal).await.unwrap();
+    (source, len)
+}
+
+/// A source whose body breaks off mid-read (a connection cut) fails with a retryable store
+/// error — the object is not at fault, so it is not quarantined — and publishes nothing; read
+/// whole, the same object indexes.
+#[tokio::test]
+async fn a_source_body_cut_short_is_retried_and_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, scratch) = pipeline_with_scratch(dir.path(), Default::default(), |store| {
+        Arc::new(
+            tier::testing::FaultyStore::new(store, Default::default())
+                .with_bodies_cut_after(100_000),
+        )
+    });
+    let (source, len) = put_wal_source(&p, 2_000).await;
+    assert!(len > 200_000, "{len}");
+    let err = p.ingest_object(&source).await.unwrap_err();
+    assert!(matches!(err, PipelineError::Store(_)), "{err}");
+    assert!(err.code().is_retryable(), "{err}");
+    assert_nothing_published(&p, &source, &scratch).await;
+
+    drop(p);
+    let (healthy, _) = pipeline_with_scratch(dir.path(), Default::default(), |s| s);
+    let outcome = healthy.ingest_object(&source).await.unwrap();
+    assert!(
+        matches!(&outcome, IngestOutcome::Indexed(r) if r.segments.len() == 2),
+        "{outcome:?}"
+    );
+}
+
+/// Scratch space too small for the source copy, or for the archives after it, fails with a
+/// specific, non-retryable error naming the space; nothing is published or quarantined and the
+/// scratch directory is removed.
+#[tokio::test]
+async fn a_full_scratch_space_fails_specifically_and_publishes_nothing() {
+    for spare in [0, 20_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let (probe, _) = pipeline_with_scratch(dir.path(), Default::default(), |s| s);
+        let (source, len) = put_wal_source(&probe, 2_000).await;
+        drop(probe);
+        // `spare` 0: the source copy does not fit; 20,000: it fits, the archives do not.
+        let limit = if spare == 0 { len / 2 } else { len + spare };
+        let config = tier::scratch::ScratchConfig {
+            dir: None,
+            limit_bytes: Some(limit),
+        };
+        let (p, scratch) = pipeline_with_scratch(dir.path(), config, |s| s);
+        let err = p.ingest_object(&source).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PipelineError::Scratch(tier::scratch::ScratchError::Full { .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(err.code(), ErrorCode::ResourceExhausted);
+        assert!(!err.code().is_retryable());
+        let message = err.to_string();
+        assert!(
+            message.contains("is full") && message.contains(&scratch.display().to_string()),
+            "{message}"
+        );
+        assert_nothing_published(&p, &source, &scratch).await;
+    }
+}

@@ -160,6 +160,7 @@ fn measure_chunk_filter_size() {
         let encoded = ChunkFilters {
             chunks: filters,
             unkeyed: 0,
+            paths: Vec::new(),
         }
         .encode();
         eprintln!(

@@ -6,6 +6,7 @@ mod files;
 mod fixture;
 mod measure;
 mod merge;
+mod policy;
 mod prop;
 mod schema;
 mod search;

@@ -167,7 +167,7 @@ fn the_verifier_answers_as_the_index_and_conditions_never_rule_out_a_match() {
         assert_eq!(got, want, "verifier, query {query:?}");
         let cond = Cond::of(query).unwrap();
         for &i in &want {
-            let has = |_, k: u64| keys[i].binary_search(&k).is_ok();
+            let has = |_, _: &str, k: u64| keys[i].binary_search(&k).is_ok();
             assert!(
                 cond.holds(&has),
                 "query {query:?}: condition {cond:?} rules out matching record {:?}",
@@ -177,7 +177,7 @@ fn the_verifier_answers_as_the_index_and_conditions_never_rule_out_a_match() {
         // And it is worth computing: on selective queries it lets nothing else through.
         let kept = keys
             .iter()
-            .filter(|k| cond.holds(&|_, x| k.binary_search(&x).is_ok()))
+            .filter(|k| cond.holds(&|_, _, x| k.binary_search(&x).is_ok()))
             .count();
         if PRECISE.contains(query) {
             assert_eq!(kept, want.len(), "{query:?}: {cond:?}");
@@ -319,7 +319,7 @@ mod random {
                 prop_assert_eq!(&got, &want, "query {:?}", query);
                 let cond = Cond::of(query).expect("cond");
                 for &i in &want {
-                    let has = |_, k: u64| keys[i].binary_search(&k).is_ok();
+                    let has = |_, _: &str, k: u64| keys[i].binary_search(&k).is_ok();
                     prop_assert!(cond.holds(&has), "query {:?} cond {:?} rules out {:?}", query, cond, records[i]);
                 }
             }

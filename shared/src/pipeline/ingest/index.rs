@@ -1,14 +1,20 @@
-//! Index one source: read → group by partition → build archives → put objects → register.
+//! Index one source: scan → build each partition's archive in scratch space → put objects →
+//! register.
 //!
 //! Objects are written before the catalog commit, so a crash never leaves a catalog entry without its
 //! object; at worst it leaves an unreferenced object for garbage collection.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use serde::Serialize;
 
-use super::build::{Indexing, build_segment, offsets, segment_id};
+use super::build::{BuildSpec, Indexing, PlannedBatches, build_archive, scan_error};
+use crate::archive::ArchiveError;
 use crate::catalog::{CatalogError, IngestRecord, IngestStatus, SegmentEntry};
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
-use crate::source::{PartitionBatches, SourceFormat, read_source};
+use crate::scratch::Scratch;
+use crate::source::{ReadAt, SourceFile, SourceFormat, scan_source};
 use crate::summary::SegmentSummary;
 use crate::types::{ObjectKey, SegmentId, TopicPartition};
 
@@ -45,16 +51,46 @@ pub struct IndexReport {
 }
 
 impl Pipeline {
-    /// Indexes one source object identified by `source_id` (the ledger key).
-    ///
-    /// Re-indexing a source the ledger records as indexed does nothing. A segment whose offsets
-    /// overlap a different registered segment fails with a `Conflict`, and nothing is registered.
-    /// An invalid source fails with [`PipelineError::InvalidSource`] before anything is written.
+    /// Indexes one source held in memory, identified by `source_id` (the ledger key); see
+    /// [`Pipeline::index_file`].
     pub async fn index_source(
         &self,
         source_id: &str,
         bytes: &[u8],
         log_tp: Option<&TopicPartition>,
+    ) -> PipelineResult<IndexReport> {
+        let scratch = Arc::new(Scratch::new(&self.config.scratch)?);
+        self.index_from(source_id, Arc::new(bytes.to_vec()), log_tp, scratch)
+            .await
+    }
+
+    /// Indexes one local source file identified by `source_id` (the ledger key), in memory
+    /// bounded by its largest batch rather than its size: the archives are built in scratch
+    /// space ([`PipelineConfig::scratch`](crate::pipeline::PipelineConfig)) and uploaded from
+    /// there.
+    ///
+    /// Re-indexing a source the ledger records as indexed does nothing. A segment whose offsets
+    /// overlap a different registered segment fails with a `Conflict`, and nothing is registered.
+    /// An invalid source fails with [`PipelineError::InvalidSource`], a full scratch space with
+    /// [`PipelineError::Scratch`]; either way before any object is written.
+    pub async fn index_file(
+        &self,
+        source_id: &str,
+        file: SourceFile,
+        log_tp: Option<&TopicPartition>,
+    ) -> PipelineResult<IndexReport> {
+        let scratch = Arc::new(Scratch::new(&self.config.scratch)?);
+        self.index_from(source_id, Arc::new(file), log_tp, scratch)
+            .await
+    }
+
+    /// Indexes the source `src`, building its archives in `scratch`.
+    pub(super) async fn index_from(
+        &self,
+        source_id: &str,
+        src: Arc<dyn ReadAt + Send + Sync>,
+        log_tp: Option<&TopicPartition>,
+        scratch: Arc<Scratch>,
     ) -> PipelineResult<IndexReport> {
         let ledger = self.catalog.ingest_record(source_id).await?;
         if ledger.is_some_and(|rec| rec.status == IngestStatus::Indexed) {
@@ -65,31 +101,32 @@ impl Pipeline {
                 segments: Vec::new(),
             });
         }
-        let (format, groups) = read_source(bytes, log_tp)?;
         let now = self.clock.now_ms();
-        // Every partition is checked against the catalog before any archive is written, and a
-        // failure after some were written removes them again (nothing references an archive
-        // before the registration below): a rejected source publishes nothing.
+        let (format, archives) = self
+            .build_archives(source_id, src, log_tp, scratch.clone(), now)
+            .await?;
+        // Every partition is checked against the catalog before any archive is put, and a
+        // failure after some were put removes them again (nothing references an archive before
+        // the registration below): a rejected source publishes nothing.
         let mut summaries = Vec::new();
         let mut fresh = Vec::new();
-        for group in groups {
-            let id = segment_id(&group);
-            match self.committed_twin(&group, &id).await? {
+        for (entry, path) in archives {
+            match self.committed_twin(&entry).await? {
                 Some(existing) => summaries.push(IndexedSegment::new(&existing, false)),
-                None => fresh.push((group, id)),
+                None => fresh.push((entry, path)),
             }
         }
-        let mut built = Vec::new();
-        for (group, id) in fresh {
-            match self.build_and_put(group, id, source_id, now).await {
-                Ok(entry) => built.push(entry),
-                Err(e) => {
-                    self.delete_archives(built.iter().map(|s| &s.archive_key))
-                        .await;
-                    return Err(e);
-                }
+        let mut built: Vec<SegmentEntry> = Vec::new();
+        for (entry, path) in fresh {
+            if let Err(e) = self.store.put_file(&entry.archive_key, &path).await {
+                self.delete_archives(built.iter().map(|s| &s.archive_key))
+                    .await;
+                return Err(e.into());
             }
+            built.push(entry);
         }
+        // The archives are up: their files may go.
+        drop(scratch);
         let ingest = IngestRecord {
             source: source_id.to_owned(),
             status: IngestStatus::Indexed,
@@ -137,41 +174,64 @@ impl Pipeline {
         })
     }
 
-    /// Builds the archive of `group` (CPU work, on a blocking thread) and puts it; returns its
-    /// catalog entry.
-    async fn build_and_put(
+    /// Scans `src` and builds the archive of each of its partitions into a file in `scratch`
+    /// (CPU and disk work, on a blocking thread); returns each archive's catalog entry and file.
+    async fn build_archives(
         &self,
-        group: PartitionBatches,
-        id: SegmentId,
         source_id: &str,
+        src: Arc<dyn ReadAt + Send + Sync>,
+        log_tp: Option<&TopicPartition>,
+        scratch: Arc<Scratch>,
         now: i64,
-    ) -> PipelineResult<SegmentEntry> {
+    ) -> PipelineResult<(SourceFormat, Vec<(SegmentEntry, PathBuf)>)> {
         let (source, options) = (source_id.to_owned(), self.config.archive.clone());
-        let indexing =
-            Indexing::Build(self.config.index_layout, self.config.index_policies.clone());
+        let (layout, policies) = (self.config.index_layout, self.config.index_policies.clone());
         let max_batch = self.config.max_batch_bytes;
-        let (entry, archive) = tokio::task::spawn_blocking(move || {
-            build_segment(&group, id, &source, now, &options, indexing, max_batch)
+        let log_tp = log_tp.cloned();
+        tokio::task::spawn_blocking(move || {
+            let in_scratch = |e: PipelineError| match e {
+                PipelineError::Archive(ArchiveError::Io(e)) => scratch.error(e).into(),
+                other => other,
+            };
+            let plan = scan_source(&*src, log_tp.as_ref(), max_batch).map_err(scan_error)?;
+            let mut archives = Vec::with_capacity(plan.partitions.len());
+            for (i, partition) in plan.partitions.iter().enumerate() {
+                let file = scratch.create(&format!("archive-{i}.tar.gz"))?;
+                let batches = PlannedBatches {
+                    plan: partition,
+                    src: &*src,
+                };
+                let spec = BuildSpec {
+                    source: &source,
+                    now,
+                    options: &options,
+                    indexing: Indexing::Build(layout, policies.clone()),
+                    max_batch_bytes: max_batch,
+                    scratch: Some(&scratch),
+                };
+                let (entry, file) = build_archive(&batches, spec, file).map_err(in_scratch)?;
+                let path = file.finish().map_err(|e| scratch.error(e))?;
+                archives.push((entry, path));
+            }
+            Ok((plan.format, archives))
         })
         .await
-        .map_err(|e| PipelineError::Internal(format!("indexing task failed: {e}")))??;
-        self.store.put(&entry.archive_key, archive).await?;
-        Ok(entry)
+        .map_err(|e| PipelineError::Internal(format!("indexing task failed: {e}")))?
     }
 
-    /// The committed segment identical to `group`, if any; a different overlapping one is a conflict.
-    async fn committed_twin(
-        &self,
-        group: &PartitionBatches,
-        id: &SegmentId,
-    ) -> PipelineResult<Option<SegmentEntry>> {
-        let (base, last) = offsets(group);
-        match self.catalog.segment_covering(&group.tp, base).await? {
-            Some(seg) if &seg.id == id => Ok(Some(seg)),
-            Some(seg) if seg.base_offset <= last => {
+    /// The committed segment identical to `entry`'s, if any; a different overlapping one is a
+    /// conflict.
+    async fn committed_twin(&self, entry: &SegmentEntry) -> PipelineResult<Option<SegmentEntry>> {
+        match self
+            .catalog
+            .segment_covering(&entry.tp, entry.base_offset)
+            .await?
+        {
+            Some(seg) if seg.id == entry.id => Ok(Some(seg)),
+            Some(seg) if seg.base_offset <= entry.last_offset => {
                 Err(PipelineError::Catalog(CatalogError::Conflict {
-                    tp: group.tp.clone(),
-                    new: id.clone(),
+                    tp: entry.tp.clone(),
+                    new: entry.id.clone(),
                     existing: seg.id,
                 }))
             }

@@ -7,6 +7,6 @@ mod build;
 mod index;
 mod object;
 
-pub(crate) use build::{Indexing, build_segment, segment_id};
+pub(crate) use build::{BuildSpec, Indexing, build_segment};
 pub use index::{IndexReport, IndexedSegment};
 pub use object::{IngestOutcome, MAX_REASON_CHARS, QuarantineReport, SourceObject, bounded_reason};

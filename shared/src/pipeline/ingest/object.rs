@@ -1,11 +1,17 @@
 //! Ingest a source object that arrived in the object store (what the indexer function does for each
 //! S3 notification): index it, or quarantine it when it can never be indexed.
 
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::IndexReport;
 use crate::catalog::{IngestRecord, IngestStatus};
 use crate::pipeline::{ErrorCode, Pipeline, PipelineError, PipelineResult};
+use crate::scratch::Scratch;
+use crate::source::SourceFile;
 use crate::types::{ObjectKey, TopicPartition};
 
 /// A source object in the store, at one version (ETag or version id).
@@ -133,7 +139,19 @@ impl Pipeline {
         Ok(bounded)
     }
 
-    /// Indexes a source object from the store.
+    /// Copies object `key` into a file in `scratch`, a piece at a time; returns its path. A body
+    /// cut short fails with the store's retryable error.
+    async fn download(&self, key: &ObjectKey, scratch: &Scratch) -> PipelineResult<PathBuf> {
+        let mut body = self.store.get_body(key).await?;
+        let mut file = scratch.create("source")?;
+        while let Some(piece) = body.next_piece().await? {
+            file.write_all(&piece).map_err(|e| scratch.error(e))?;
+        }
+        Ok(file.finish().map_err(|e| scratch.error(e))?)
+    }
+
+    /// Indexes a source object from the store: it is copied into scratch space, indexed from
+    /// there and, if it must be quarantined, copied aside from there.
     ///
     /// Sources that can never be indexed — corrupt, unsealed, not a segment, or overlapping different
     /// registered data — are copied under `quarantine/`, recorded in the ledger with the reason, and
@@ -148,13 +166,18 @@ impl Pipeline {
         {
             return Ok(IngestOutcome::Quarantined { reason, copy });
         }
-        let bytes = self.store.get(&source.key).await?;
+        let scratch = Arc::new(Scratch::new(&self.config.scratch)?);
+        let copy_path = self.download(&source.key, &scratch).await?;
+        let file = SourceFile::open(&copy_path).map_err(|e| scratch.error(e))?;
         let log_tp = source.path_partition();
-        match self.index_source(&id, &bytes, log_tp.as_ref()).await {
+        let indexed = self
+            .index_from(&id, Arc::new(file), log_tp.as_ref(), scratch.clone())
+            .await;
+        match indexed {
             Ok(report) => Ok(IngestOutcome::Indexed(report)),
             Err(e) if matches!(e.code(), ErrorCode::CorruptInput | ErrorCode::Conflict) => {
                 let copy = ObjectKey::quarantine(&source.key);
-                self.store.put(&copy, bytes).await?;
+                self.store.put_file(&copy, &copy_path).await?;
                 let at_ms = self.clock.now_ms();
                 let reason = self
                     .write_quarantine_report(source, &copy, e.to_string(), at_ms)

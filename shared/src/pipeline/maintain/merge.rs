@@ -11,7 +11,7 @@ use super::plan::MergeRun;
 use super::rebuild::COMPACTION_SOURCE;
 use crate::catalog::SegmentEntry;
 use crate::index::IndexLayout;
-use crate::pipeline::ingest::{Indexing, build_segment, segment_id};
+use crate::pipeline::ingest::{BuildSpec, Indexing, build_segment};
 use crate::pipeline::read::SegmentReader;
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
 use crate::source::{PartitionBatches, SourceBatch};
@@ -70,7 +70,6 @@ impl Pipeline {
                 indexes.push(reader.index_files().await?);
             }
         }
-        let id = segment_id(&group);
         let (now, options) = (self.clock.now_ms(), self.config.archive.clone());
         let (entry, archive) = tokio::task::spawn_blocking(move || {
             let indexing = if merge_indexes {
@@ -80,15 +79,15 @@ impl Pipeline {
             };
             // Batches already archived passed the limit of their day; a lower one now must not
             // make them unmergeable.
-            build_segment(
-                &group,
-                id,
-                COMPACTION_SOURCE,
+            let spec = BuildSpec {
+                source: COMPACTION_SOURCE,
                 now,
-                &options,
+                options: &options,
                 indexing,
-                usize::MAX,
-            )
+                max_batch_bytes: usize::MAX,
+                scratch: None,
+            };
+            build_segment(&group, spec)
         })
         .await
         .map_err(|e| PipelineError::Internal(format!("merge task failed: {e}")))??;

@@ -45,7 +45,9 @@ impl FilteredQuery {
                 chunk.min_timestamp,
                 chunk.max_timestamp,
             )
-            && self.cond.holds(&|d, k| filters.may_hold(i, d, k))
+            && self
+                .cond
+                .holds(&|d, path, k| filters.may_hold(i, d, path, k))
     }
 }
 
@@ -109,7 +111,7 @@ impl Pipeline {
                         keys.record(&IndexDoc::of_record(&record, timestamp));
                         keys.out.sort_unstable();
                         let held = &keys.out;
-                        if !query.cond.holds(&|_, k| held.binary_search(&k).is_ok()) {
+                        if !query.cond.holds(&|_, _, k| held.binary_search(&k).is_ok()) {
                             continue;
                         }
                         group.push(Candidate {

@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
 use self::error::{body, internal, translate, translate_read};
-use self::multipart::{PART_SIZE, Upload};
+use self::multipart::{PART_SIZE, Parts, Upload};
 use crate::store::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
 use crate::types::ObjectKey;
 
@@ -81,23 +81,79 @@ impl S3Store {
         Ok(())
     }
 
-    /// Fetches an object, or bytes `first..=last` of it.
-    async fn fetch(&self, key: &ObjectKey, inclusive: Option<(u64, u64)>) -> StoreResult<Vec<u8>> {
-        let out = self
-            .client
+    /// A multipart upload of `parts` as object `key`.
+    async fn multipart(&self, key: &ObjectKey, parts: Parts) -> StoreResult<()> {
+        let full_key = self.full_key(key.as_str());
+        let upload = Upload {
+            client: &self.client,
+            bucket: &self.bucket,
+            full_key: &full_key,
+            key: key.as_str(),
+        };
+        upload.run(parts).await
+    }
+
+    /// One `GetObject` of an object, or of bytes `first..=last` of it.
+    async fn get_object(
+        &self,
+        key: &ObjectKey,
+        inclusive: Option<(u64, u64)>,
+    ) -> StoreResult<aws_sdk_s3::operation::get_object::GetObjectOutput> {
+        self.client
             .get_object()
             .bucket(&self.bucket)
             .key(self.full_key(key.as_str()))
             .set_range(inclusive.map(|(first, last)| format!("bytes={first}-{last}")))
             .send()
             .await
-            .map_err(|e| translate_read("GetObject", key.as_str(), e))?;
+            .map_err(|e| translate_read("GetObject", key.as_str(), e))
+    }
+
+    /// Fetches an object, or bytes `first..=last` of it.
+    async fn fetch(&self, key: &ObjectKey, inclusive: Option<(u64, u64)>) -> StoreResult<Vec<u8>> {
+        let out = self.get_object(key, inclusive).await?;
         let data = out
             .body
             .collect()
             .await
             .map_err(|e| body(key.as_str(), e))?;
         Ok(data.to_vec())
+    }
+}
+
+/// A `GetObject` body being read.
+struct S3Body {
+    body: ByteStream,
+    announced: u64,
+    received: u64,
+    key: String,
+}
+
+#[async_trait]
+impl crate::store::ObjectBody for S3Body {
+    async fn next_piece(&mut self) -> StoreResult<Option<Vec<u8>>> {
+        match self.body.next().await {
+            Some(Ok(piece)) => {
+                self.received += piece.len() as u64;
+                if self.received > self.announced {
+                    return Err(internal(
+                        &self.key,
+                        format!("the body is longer than its {} bytes", self.announced),
+                    ));
+                }
+                Ok(Some(piece.to_vec()))
+            }
+            Some(Err(e)) => Err(body(&self.key, e)),
+            None if self.received < self.announced => Err(StoreError::new(
+                StoreErrorKind::Timeout,
+                self.key.as_str(),
+                format!(
+                    "the body ended after {} of its {} bytes",
+                    self.received, self.announced
+                ),
+            )),
+            None => Ok(None),
+        }
     }
 }
 
@@ -112,14 +168,7 @@ impl ObjectStore for S3Store {
         if data.len() <= PART_SIZE {
             return self.put_single(key, data).await;
         }
-        let full_key = self.full_key(key.as_str());
-        let upload = Upload {
-            client: &self.client,
-            bucket: &self.bucket,
-            full_key: &full_key,
-            key: key.as_str(),
-        };
-        upload.run(Bytes::from(data)).await
+        self.multipart(key, Parts::Memory(Bytes::from(data))).await
     }
 
     /// A presigned `GetObject` URL, signed locally with the client's credentials (no request).
@@ -139,6 +188,45 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| translate("GetObject (presign)", key.as_str(), e))?;
         Ok(Some(request.uri().to_owned()))
+    }
+
+    /// One `GetObject` whose body is read as it arrives; a body that ends before its
+    /// `Content-Length` fails with a retryable (`Timeout`) error.
+    async fn get_body(&self, key: &ObjectKey) -> StoreResult<Box<dyn crate::store::ObjectBody>> {
+        let out = self.get_object(key, None).await?;
+        let announced = out
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| internal(key.as_str(), "GetObject returned no Content-Length"))?;
+        Ok(Box::new(S3Body {
+            body: out.body,
+            announced,
+            received: 0,
+            key: key.to_string(),
+        }))
+    }
+
+    /// One `PutObject` (body streamed from the file) up to [`PART_SIZE`] bytes, else a multipart
+    /// upload reading each part from the file (aborted on failure).
+    async fn put_file(&self, key: &ObjectKey, path: &std::path::Path) -> StoreResult<()> {
+        let io = |e: std::io::Error| StoreError::new(StoreErrorKind::Io, key.as_str(), e);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len <= PART_SIZE as u64 {
+            let body = ByteStream::from_path(path)
+                .await
+                .map_err(|e| StoreError::new(StoreErrorKind::Io, key.as_str(), e))?;
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.full_key(key.as_str()))
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| translate("PutObject", key.as_str(), e))?;
+            return Ok(());
+        }
+        self.multipart(key, Parts::File(file, len)).await
     }
 
     /// One `GetObject`; `NotFound` for a missing key (also for a 403, see the type docs).

@@ -15,6 +15,48 @@ pub const PART_SIZE: usize = 16 * 1024 * 1024;
 /// Parts in flight at once (bounds memory to a few parts of request bodies).
 const MAX_PARTS_IN_FLIGHT: usize = 4;
 
+/// What an upload's parts are read from.
+pub(super) enum Parts {
+    /// Bytes in memory.
+    Memory(Bytes),
+    /// A local file of the given length, read a part at a time.
+    File(std::fs::File, u64),
+}
+
+impl Parts {
+    fn len(&self) -> u64 {
+        match self {
+            Parts::Memory(data) => data.len() as u64,
+            Parts::File(_, len) => *len,
+        }
+    }
+
+    /// Bytes `start..end`.
+    fn part(&self, start: u64, end: u64, key: &str) -> StoreResult<Bytes> {
+        match self {
+            Parts::Memory(data) => Ok(data.slice(start as usize..end as usize)),
+            Parts::File(file, _) => {
+                let mut buf = vec![0; (end - start) as usize];
+                read_exact_at(file, &mut buf, start)
+                    .map_err(|e| StoreError::new(crate::store::StoreErrorKind::Io, key, e))?;
+                Ok(Bytes::from(buf))
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek};
+    file.seek(std::io::SeekFrom::Start(at))?;
+    file.read_exact(buf)
+}
+
 /// One upload: the bucket and full key (prefix included), and the caller's key for errors.
 pub(super) struct Upload<'a> {
     pub client: &'a Client,
@@ -24,14 +66,15 @@ pub(super) struct Upload<'a> {
 }
 
 impl Upload<'_> {
-    /// Uploads `data` in parts of [`PART_SIZE`] bytes (CRC-32 checksummed) and completes the upload,
+    /// Uploads `data` in parts of [`PART_SIZE`] bytes (at most [`MAX_PARTS_IN_FLIGHT`] of them
+    /// in memory at once) (CRC-32 checksummed) and completes the upload,
     /// which makes the whole object visible at once.
     ///
     /// On any failure the upload is aborted so that no parts are left behind (and billed). Parts still
     /// in flight are cancelled and awaited before the abort; if the abort itself fails, the error of the
     /// upload is returned and the abort failure is logged (a bucket lifecycle rule for incomplete
     /// multipart uploads is the backstop).
-    pub async fn run(&self, data: Bytes) -> StoreResult<()> {
+    pub async fn run(&self, data: Parts) -> StoreResult<()> {
         let created = self
             .client
             .create_multipart_upload()
@@ -51,9 +94,9 @@ impl Upload<'_> {
         result
     }
 
-    async fn parts_then_complete(&self, upload_id: &str, data: Bytes) -> StoreResult<()> {
+    async fn parts_then_complete(&self, upload_id: &str, data: Parts) -> StoreResult<()> {
         let mut tasks = JoinSet::new();
-        let mut parts = Vec::with_capacity(data.len().div_ceil(PART_SIZE));
+        let mut parts = Vec::with_capacity(data.len().div_ceil(PART_SIZE as u64) as usize);
         let result = self
             .upload_parts(upload_id, data, &mut tasks, &mut parts)
             .await;
@@ -81,7 +124,7 @@ impl Upload<'_> {
     async fn upload_parts(
         &self,
         upload_id: &str,
-        data: Bytes,
+        data: Parts,
         tasks: &mut JoinSet<StoreResult<CompletedPart>>,
         parts: &mut Vec<CompletedPart>,
     ) -> StoreResult<()> {
@@ -91,7 +134,7 @@ impl Upload<'_> {
             while tasks.len() >= MAX_PARTS_IN_FLIGHT {
                 parts.push(self.next_part(tasks).await?);
             }
-            let end = (start + PART_SIZE).min(data.len());
+            let end = (start + PART_SIZE as u64).min(data.len());
             let request = self
                 .client
                 .upload_part()
@@ -100,7 +143,7 @@ impl Upload<'_> {
                 .upload_id(upload_id)
                 .part_number(number)
                 .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                .body(ByteStream::from(data.slice(start..end)));
+                .body(ByteStream::from(data.part(start, end, self.key)?));
             let key = self.key.to_owned();
             tasks.spawn(async move {
                 let out = request

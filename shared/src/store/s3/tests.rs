@@ -309,3 +309,59 @@ async fn a_403_to_a_key_read_is_not_found_and_to_other_calls_unauthorized() {
 mod conformance {
     crate::object_store_test_suite!(crate::testing::s3::store().await);
 }
+
+/// Answers every call with 200, `Content-Length: 1000` and only 10 bytes of body, as a
+/// connection cut mid-body leaves a `GetObject`.
+#[derive(Debug)]
+struct CutGetBodies;
+
+impl Intercept for CutGetBodies {
+    fn name(&self) -> &'static str {
+        "CutGetBodies"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut response = HttpResponse::new(200.try_into()?, SdkBody::from("0123456789"));
+        response.headers_mut().insert("Content-Length", "1000");
+        *context.response_mut() = response;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_body_cut_short_is_a_retryable_error() {
+    let plain = client(None).await;
+    let bucket = fresh_bucket(&plain).await;
+    let k = key("cut/object");
+    S3Store::new(plain.clone(), bucket.clone())
+        .put(&k, vec![7; 1000])
+        .await
+        .unwrap();
+    let cut = S3Store::new(
+        aws_sdk_s3::Client::from_conf(
+            plain
+                .config()
+                .to_builder()
+                .interceptor(CutGetBodies)
+                .build(),
+        ),
+        bucket,
+    );
+    let mut body = cut.get_body(&k).await.unwrap();
+    let mut received = 0;
+    let err = loop {
+        match body.next_piece().await {
+            Ok(Some(piece)) => received += piece.len(),
+            Ok(None) => panic!("the body ended normally after {received} bytes"),
+            Err(e) => break e,
+        }
+    };
+    assert!(received <= 10, "{received}");
+    assert!(err.kind().is_retryable(), "{err}");
+    assert!(err.to_string().contains("cut/object"), "{err}");
+}
