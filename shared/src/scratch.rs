@@ -68,8 +68,9 @@ impl Scratch {
 
     /// Removes the scratch directories runs left in `config`'s directory (a process killed
     /// mid-run, e.g. a Lambda invocation that timed out, leaves its own behind); returns how
-    /// many. Call it only where no other run uses that directory at the same time (a Lambda
-    /// execution environment runs one invocation at a time).
+    /// many. Call it only where no other process uses that directory at the same time: a Lambda
+    /// execution environment runs one invocation at a time and its `/tmp` is its own, but a
+    /// `TIER_SCRATCH_DIR` on storage shared by several environments must not be cleared so.
     pub fn remove_stale(config: &ScratchConfig) -> usize {
         let parent = config.dir.clone().unwrap_or_else(std::env::temp_dir);
         let Ok(entries) = std::fs::read_dir(&parent) else {

@@ -199,8 +199,13 @@ pub struct ChunkFiltersWriter<S> {
 }
 
 impl<S: std::io::Write> ChunkFiltersWriter<S> {
-    /// A set leaving out the domains in `unkeyed`, keying `paths` (see [`ChunkFilters`]).
-    pub fn new(unkeyed: u8, paths: Vec<String>, spool: S) -> Self {
+    /// A set leaving out the domains in `unkeyed`, keying `paths` (see [`ChunkFilters`]). Paths
+    /// a member cannot name (over [`super::policy::MAX_POLICY_PATH_BYTES`], or past the
+    /// [`super::policy::MAX_POLICY_PATHS`]th) are left out of the list: a filter then treats
+    /// them as unkeyed, which rules out less, never more.
+    pub fn new(unkeyed: u8, mut paths: Vec<String>, spool: S) -> Self {
+        paths.retain(|p| p.len() <= super::policy::MAX_POLICY_PATH_BYTES);
+        paths.truncate(super::policy::MAX_POLICY_PATHS);
         ChunkFiltersWriter {
             unkeyed,
             paths,
@@ -273,10 +278,10 @@ impl<S: std::io::Write> ChunkFiltersWriter<S> {
         if self.with_paths() {
             head.extend_from_slice(&(self.paths.len() as u32).to_le_bytes());
             for path in &self.paths {
-                // Policies bound paths to 256 bytes.
+                // `new` keeps paths of at most 256 bytes.
                 let len = u16::try_from(path.len()).unwrap_or(u16::MAX);
                 head.extend_from_slice(&len.to_le_bytes());
-                head.extend_from_slice(&path.as_bytes()[..usize::from(len)]);
+                head.extend_from_slice(path.as_bytes());
             }
         }
         head.extend_from_slice(&self.descriptors);

@@ -32,6 +32,20 @@ pub(super) fn scan(
             .map_or(0, u32::from_le_bytes);
         let len = chronik::HEADER_LEN.saturating_add(body as usize);
         if len > max_frame_bytes {
+            // What the header says is wrong comes first (magic, version, flags); then a frame the
+            // segment cuts short; only then the limit.
+            match chronik::parse_frame_bytes(&head, at) {
+                Err(ChronikWalError::TornFrame { .. }) | Ok(_) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let remaining = size - position;
+            if len as u64 > remaining {
+                return Err(ChronikWalError::TornFrame {
+                    position: at,
+                    missing: usize::try_from(len as u64 - remaining).unwrap_or(usize::MAX),
+                }
+                .into());
+            }
             return Err(ChronikWalError::BadLength {
                 position: at,
                 length: body,

@@ -150,8 +150,9 @@ pub fn read_source(
 pub const DEFAULT_MAX_SOURCE_BATCH_BYTES: usize = 128 << 20;
 
 /// Validates the source in `src` and plans where its batches lie, holding one batch or frame in
-/// memory at a time (see [`read_source`] for `path_tp`). A batch longer than `max_batch_bytes`
-/// (a Chronik frame longer than twice that) is rejected unread.
+/// memory at a time (see [`read_source`] for `path_tp`). A Kafka `.log` batch longer than
+/// `max_batch_bytes`, or a Chronik frame longer than twice that, is rejected unread; a tier WAL
+/// batch over it after its frame (at most the format's 256 MiB) is read.
 pub fn scan_source(
     src: &(impl ReadAt + ?Sized),
     path_tp: Option<&TopicPartition>,

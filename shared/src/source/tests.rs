@@ -101,3 +101,36 @@ fn a_batch_over_the_limit_is_refused_unread() {
     let err = scan_source(log.as_slice(), Some(&tp()), usize::MAX).unwrap_err();
     assert!(err.to_string().contains("truncated"), "{err}");
 }
+
+#[test]
+fn the_header_of_an_oversized_frame_is_judged_first_and_a_forged_footer_length_is_refused() {
+    let batches = synth::batches(&spec(100, 1)).unwrap();
+    let plain: Vec<Vec<u8>> = batches.iter().map(|(_, b)| b.clone()).collect();
+    let segment = synth::chronik_segment(&tp(), &plain, &ChronikQuirks::default()).unwrap();
+    let scan = |tail: &[u8]| {
+        let bytes = [&segment[..], tail].concat();
+        let err = scan_source(bytes.as_slice(), Some(&tp()), 1 << 20).unwrap_err();
+        err.to_string()
+    };
+    let huge = u32::MAX.to_le_bytes();
+    // Garbage claiming a huge length: no magic, as before the limit existed.
+    let garbage = [&[0xAA, 0xBB, 2, 0][..], &huge, &[0; 8]].concat();
+    assert!(
+        scan(&garbage).contains("no WalRecord magic"),
+        "{}",
+        scan(&garbage)
+    );
+    // A V1 frame is named as such.
+    let v1 = [&[0x7E, 0xCA, 1, 0][..], &huge, &[0; 8]].concat();
+    assert!(scan(&v1).contains("V1 frame"), "{}", scan(&v1));
+    // A valid header whose frame the segment cuts short: torn, not "too large".
+    let torn = [&[0x7E, 0xCA, 2, 0][..], &huge, &[0; 8]].concat();
+    assert!(scan(&torn).contains("torn frame"), "{}", scan(&torn));
+
+    // A tier WAL whose trailer claims a footer of 4 GiB: refused before anything is read.
+    let mut wal = synth::wal_segment(&"orders".parse().unwrap(), &batches).unwrap();
+    let at = wal.len() - 16;
+    wal[at..at + 4].copy_from_slice(&huge);
+    let err = scan_source(wal.as_slice(), None, 1 << 20).unwrap_err();
+    assert!(err.to_string().contains("exceeds the"), "{err}");
+}

@@ -53,7 +53,8 @@ impl ObjectBody for WholeBody {
     }
 }
 
-/// The most bytes a [`ObjectBody`] piece holds in the backends here.
+/// The most bytes a piece of [`LocalStore`]'s bodies holds (S3's are what the HTTP stream
+/// yields, typically far smaller).
 pub const BODY_PIECE_BYTES: usize = 1 << 20;
 
 /// A flat store of immutable-once-written objects addressed by [`ObjectKey`].

@@ -162,6 +162,15 @@ where
     }
     let footer_len = read_u32(&trailer, 0).unwrap_or_default() as usize;
     let footer_crc = read_u32(&trailer, 4).unwrap_or_default();
+    if footer_len > MAX_FRAME_LEN {
+        // bincode could not decode more (its limit); refused before anything is allocated.
+        return Err(WalError::Malformed {
+            what: "footer",
+            at: usize::try_from(trailer_at).unwrap_or(usize::MAX),
+            reason: format!("length {footer_len} exceeds the {MAX_FRAME_LEN}-byte limit"),
+        }
+        .into());
+    }
     let footer_at = trailer_at
         .checked_sub(footer_len as u64)
         .filter(|&at| at >= HEADER_LEN as u64)

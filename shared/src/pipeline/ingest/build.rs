@@ -286,7 +286,7 @@ pub(crate) fn build_segment(
 /// Records are decoded either way (for exact timestamps, and to index them unless the spec's
 /// indexing is a prebuilt index). A batch whose records do not decode, or decompress to more
 /// than `max_batch_bytes`, is an invalid source. What is held in memory is one window of
-/// batches, the open chunk, the table of contents and the chunk filters' descriptors (24 bytes a
+/// batches, the open chunk, the table of contents and the chunk filters' descriptors (28 bytes a
 /// chunk); with `scratch`, their fingerprints wait there.
 pub(crate) fn build_archive<W: Write>(
     batches: &dyn BatchWindows,

@@ -119,8 +119,9 @@ impl Pipeline {
         let mut built: Vec<SegmentEntry> = Vec::new();
         for (entry, path) in fresh {
             if let Err(e) = self.store.put_file(&entry.archive_key, &path).await {
-                self.delete_archives(built.iter().map(|s| &s.archive_key))
-                    .await;
+                // The failed one too: a lost response may have left it stored.
+                let keys = built.iter().chain(Some(&entry)).map(|s| &s.archive_key);
+                self.delete_archives(keys).await;
                 return Err(e.into());
             }
             built.push(entry);

@@ -226,7 +226,8 @@ impl ObjectStore for S3Store {
                 .map_err(|e| translate("PutObject", key.as_str(), e))?;
             return Ok(());
         }
-        self.multipart(key, Parts::File(file, len)).await
+        self.multipart(key, Parts::File(std::sync::Arc::new(file), len))
+            .await
     }
 
     /// One `GetObject`; `NotFound` for a missing key (also for a 403, see the type docs).

@@ -19,8 +19,8 @@ const MAX_PARTS_IN_FLIGHT: usize = 4;
 pub(super) enum Parts {
     /// Bytes in memory.
     Memory(Bytes),
-    /// A local file of the given length, read a part at a time.
-    File(std::fs::File, u64),
+    /// A local file of the given length, read a part at a time (on a blocking thread).
+    File(std::sync::Arc<std::fs::File>, u64),
 }
 
 impl Parts {
@@ -32,13 +32,19 @@ impl Parts {
     }
 
     /// Bytes `start..end`.
-    fn part(&self, start: u64, end: u64, key: &str) -> StoreResult<Bytes> {
+    async fn part(&self, start: u64, end: u64, key: &str) -> StoreResult<Bytes> {
         match self {
             Parts::Memory(data) => Ok(data.slice(start as usize..end as usize)),
             Parts::File(file, _) => {
-                let mut buf = vec![0; (end - start) as usize];
-                read_exact_at(file, &mut buf, start)
-                    .map_err(|e| StoreError::new(crate::store::StoreErrorKind::Io, key, e))?;
+                let file = file.clone();
+                let read = tokio::task::spawn_blocking(move || {
+                    let mut buf = vec![0; (end - start) as usize];
+                    read_exact_at(&file, &mut buf, start).map(|()| buf)
+                })
+                .await
+                .map_err(|e| StoreError::new(crate::store::StoreErrorKind::Internal, key, e))?;
+                let buf =
+                    read.map_err(|e| StoreError::new(crate::store::StoreErrorKind::Io, key, e))?;
                 Ok(Bytes::from(buf))
             }
         }
@@ -143,7 +149,7 @@ impl Upload<'_> {
                 .upload_id(upload_id)
                 .part_number(number)
                 .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                .body(ByteStream::from(data.part(start, end, self.key)?));
+                .body(ByteStream::from(data.part(start, end, self.key).await?));
             let key = self.key.to_owned();
             tasks.spawn(async move {
                 let out = request
