@@ -33,5 +33,6 @@ pub mod summary;
 pub mod synth;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testing;
+pub mod txn;
 pub mod types;
 pub mod wal;

@@ -18,6 +18,7 @@
 pub mod batch;
 pub mod builder;
 pub mod compression;
+pub mod control;
 pub mod error;
 pub mod header;
 pub mod record;
@@ -25,6 +26,7 @@ pub mod record;
 pub use batch::{BatchIter, RawBatch, batches, patch_base_offset};
 pub use builder::{BatchBuilder, RecordInput};
 pub use compression::{Compression, MAX_DECOMPRESSED_SIZE, compress_lz4_size_prepended};
+pub use control::ControlType;
 pub use error::KafkaError;
 pub use header::BatchHeader;
 pub use record::{Record, RecordHeader};
