@@ -136,11 +136,6 @@ pub struct ScratchFile {
 }
 
 impl ScratchFile {
-    /// Where it is.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Flushes it to the file (not to the disk: scratch does not outlive a crash) and returns
     /// the path.
     pub fn finish(mut self) -> io::Result<PathBuf> {

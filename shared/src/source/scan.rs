@@ -119,11 +119,6 @@ impl PartitionPlan {
             batches: self.read(src, 0, self.batches.len())?,
         })
     }
-
-    /// Bytes of all its batches.
-    pub fn data_bytes(&self) -> u64 {
-        self.batches.iter().map(|b| u64::from(b.len)).sum()
-    }
 }
 
 /// The batch `at` (number `index` of its partition) read from `src`, its header parsed and its
