@@ -1,15 +1,19 @@
-//! Transactions in a partition's batches (KIP-98): which a run of batches (a segment) aborts, which
-//! it leaves open, and each producer's first marker in it — what ends a transaction an earlier
-//! segment left open (its records up to that marker are aborted or committed with it). The first
-//! part of the transaction index (issue 12): derived from the batches here; nothing stores it yet.
+//! Transactions in a partition's batches (KIP-98), the transaction index (`docs/FORMATS.md`,
+//! "Transaction facts"): which transactions a run of batches (a segment) aborts, which it leaves
+//! open, and each producer's first marker in it — what ends a transaction an earlier segment left
+//! open (its records up to that marker are aborted or committed with it). [`TxnTracker`] derives a
+//! segment's [`TxnFacts`] at index time; [`PartitionTxns::resolve`] joins the facts of a
+//! partition's segments into its aborted transactions and last stable offset.
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::kafka::{BatchHeader, ControlType, KafkaError, Record};
 
 /// A transaction of `producer_id` that was aborted: a `read_committed` consumer skips that
 /// producer's records in `first_offset..=last_offset` (the last is the ABORT marker's offset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbortedTxn {
     /// The producer.
     pub producer_id: i64,
@@ -20,7 +24,7 @@ pub struct AbortedTxn {
 }
 
 /// A transaction the batches leave open: no marker ends it within them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenTxn {
     /// The producer.
     pub producer_id: i64,
@@ -29,7 +33,7 @@ pub struct OpenTxn {
 }
 
 /// A producer's first transaction marker in the batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirstMarker {
     /// The producer.
     pub producer_id: i64,
@@ -40,15 +44,163 @@ pub struct FirstMarker {
 }
 
 /// What a run of batches says about transactions, each list in offset order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxnFacts {
     /// Transactions begun and aborted within the run.
+    #[serde(default)]
     pub aborted: Vec<AbortedTxn>,
     /// Transactions begun within the run and not ended in it.
+    #[serde(default)]
     pub open: Vec<OpenTxn>,
     /// Each producer's first marker in the run: it ends the transaction an earlier run left open
     /// for that producer, if any.
+    #[serde(default)]
     pub first_markers: Vec<FirstMarker>,
+}
+
+/// The most transaction facts of each kind one segment may carry: bounds what a catalog entry
+/// or manifest can make a reader hold (a segment has at most one open transaction per producer,
+/// and aborts far fewer than this in practice).
+pub const MAX_TXN_FACTS: usize = 100_000;
+
+impl TxnFacts {
+    /// Whether there are none (a segment without transactional batches).
+    pub fn is_empty(&self) -> bool {
+        self.aborted.is_empty() && self.open.is_empty() && self.first_markers.is_empty()
+    }
+
+    /// Checks facts read back from a catalog entry or manifest against the segment's offsets
+    /// `base..=last`: every offset within them, `first_offset <= last_offset`, each list in
+    /// offset order and at most [`MAX_TXN_FACTS`] long. The error says what is wrong.
+    pub fn validate(&self, base: i64, last: i64) -> Result<(), String> {
+        let within = |what: &str, o: i64| {
+            if (base..=last).contains(&o) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what} offset {o} is outside the segment's {base}..={last}"
+                ))
+            }
+        };
+        let lens = [
+            self.aborted.len(),
+            self.open.len(),
+            self.first_markers.len(),
+        ];
+        if lens.iter().any(|&n| n > MAX_TXN_FACTS) {
+            return Err(format!(
+                "more than {MAX_TXN_FACTS} transaction facts of one kind"
+            ));
+        }
+        let mut prev = i64::MIN;
+        for t in &self.aborted {
+            within("an aborted transaction's first", t.first_offset)?;
+            within("an aborted transaction's last", t.last_offset)?;
+            if t.last_offset < t.first_offset || t.first_offset < prev {
+                return Err(format!(
+                    "aborted transaction {}..={} is out of order",
+                    t.first_offset, t.last_offset
+                ));
+            }
+            prev = t.first_offset;
+        }
+        prev = i64::MIN;
+        for t in &self.open {
+            within("an open transaction's first", t.first_offset)?;
+            if t.first_offset < prev {
+                return Err(format!(
+                    "open transaction at {} is out of order",
+                    t.first_offset
+                ));
+            }
+            prev = t.first_offset;
+        }
+        for m in &self.first_markers {
+            within("a first marker's", m.marker_offset)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a partition's segments say about its transactions, as a `read_committed` consumer needs
+/// it: every aborted transaction, and the last stable offset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionTxns {
+    /// Aborted transactions, by first offset; one left open by a segment and aborted by a later
+    /// one's marker spans both (`first_offset` in the earlier, `last_offset` the marker).
+    pub aborted: Vec<AbortedTxn>,
+    /// Transactions no registered segment ends yet, by first offset.
+    pub open: Vec<OpenTxn>,
+    /// The first offset that is not stable: the first offset of the earliest open transaction,
+    /// else one past the last offset (the high watermark). `read_committed` reads stop here.
+    pub last_stable_offset: i64,
+}
+
+impl PartitionTxns {
+    /// Joins the facts of a partition's segments, given as `(base, last, facts)` in offset order.
+    ///
+    /// A transaction a segment leaves open is ended by its producer's first marker in a later
+    /// segment (aborted or committed with it); until such a segment is registered it is open and
+    /// the data from its first offset on is not stable. This assumes what Kafka and Chronik
+    /// guarantee: a producer's transaction ends (with a marker, or with the producer fenced by a
+    /// marker) before its next begins, and the partition's segments are contiguous up to the
+    /// resolving one.
+    pub fn resolve<'a>(segments: impl IntoIterator<Item = (i64, i64, &'a TxnFacts)>) -> Self {
+        let mut open: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut aborted = Vec::new();
+        let mut high_watermark = 0;
+        for (_, last, facts) in segments {
+            // Aborted here and begun in an earlier segment: one transaction, reported once from
+            // its first offset (a consumer takes each entry for a transaction of its own).
+            let mut continued = Vec::new();
+            for m in &facts.first_markers {
+                if let Some(first_offset) = open.remove(&m.producer_id)
+                    && m.aborted
+                {
+                    aborted.push(AbortedTxn {
+                        producer_id: m.producer_id,
+                        first_offset,
+                        last_offset: m.marker_offset,
+                    });
+                    continued.push((m.producer_id, m.marker_offset));
+                }
+            }
+            aborted.extend(
+                facts
+                    .aborted
+                    .iter()
+                    .filter(|t| !continued.contains(&(t.producer_id, t.last_offset))),
+            );
+            for t in &facts.open {
+                open.entry(t.producer_id).or_insert(t.first_offset);
+            }
+            high_watermark = high_watermark.max(last.saturating_add(1));
+        }
+        aborted.sort_by_key(|t| (t.first_offset, t.producer_id));
+        let mut open: Vec<OpenTxn> = open
+            .into_iter()
+            .map(|(producer_id, first_offset)| OpenTxn {
+                producer_id,
+                first_offset,
+            })
+            .collect();
+        open.sort_by_key(|t| t.first_offset);
+        let last_stable_offset = open.first().map_or(high_watermark, |t| t.first_offset);
+        PartitionTxns {
+            aborted,
+            open,
+            last_stable_offset,
+        }
+    }
+
+    /// The aborted transactions with records in `from..=to`, by first offset: what a Kafka fetch
+    /// of that range returns, so the consumer can drop them.
+    pub fn aborted_within(&self, from: i64, to: i64) -> impl Iterator<Item = &AbortedTxn> {
+        self.aborted
+            .iter()
+            .take_while(move |t| t.first_offset <= to)
+            .filter(move |t| t.last_offset >= from)
+    }
 }
 
 /// Follows a partition's batches in offset order.
@@ -122,47 +274,10 @@ impl TxnTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::{BatchBuilder, Compression, RawBatch, RecordInput};
-
-    /// A partition's log, built batch by batch with consecutive offsets.
-    #[derive(Default)]
-    struct Log {
-        next: i64,
-        batches: Vec<Vec<u8>>,
-    }
+    use crate::kafka::RawBatch;
+    use crate::testing::TxnLog as Log;
 
     impl Log {
-        fn data(&mut self, producer_id: i64, transactional: bool, records: usize) {
-            let mut b = BatchBuilder::new(self.next, Compression::Lz4)
-                .producer(producer_id, 0, 0)
-                .transactional(transactional);
-            for i in 0..records {
-                b.push(RecordInput {
-                    timestamp: 1_700_000_000_000,
-                    key: None,
-                    value: Some(format!("p{producer_id}-{i}").into_bytes()),
-                    headers: Vec::new(),
-                });
-            }
-            self.batches.push(b.build().unwrap());
-            self.next += records as i64;
-        }
-
-        fn marker(&mut self, producer_id: i64, kind: ControlType) {
-            let mut b = BatchBuilder::new(self.next, Compression::None)
-                .producer(producer_id, 0, -1)
-                .transactional(true)
-                .control(true);
-            b.push(RecordInput {
-                timestamp: 1_700_000_000_000,
-                key: Some(kind.key().to_vec()),
-                value: Some(ControlType::value(5).to_vec()),
-                headers: Vec::new(),
-            });
-            self.batches.push(b.build().unwrap());
-            self.next += 1;
-        }
-
         /// The facts of batches `range`, read back from their bytes as the indexer would.
         fn facts(&self, range: std::ops::Range<usize>) -> TxnFacts {
             let mut t = TxnTracker::default();
@@ -257,6 +372,118 @@ mod tests {
             ..aborted_7
         };
         assert_eq!(log.facts(0..6).aborted, [whole]);
+    }
+
+    /// `(base, last, facts)` of each segment `ranges` cuts the log into.
+    fn segments(log: &Log, cuts: &[usize]) -> Vec<(i64, i64, TxnFacts)> {
+        let offsets: Vec<(i64, i64)> = log
+            .batches
+            .iter()
+            .map(|b| {
+                let h = *RawBatch::parse(b).unwrap().header();
+                (h.base_offset, h.last_offset())
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut from = 0;
+        for &to in cuts.iter().chain([log.batches.len()].iter()) {
+            out.push((offsets[from].0, offsets[to - 1].1, log.facts(from..to)));
+            from = to;
+        }
+        out
+    }
+
+    fn resolve(segments: &[(i64, i64, TxnFacts)]) -> PartitionTxns {
+        PartitionTxns::resolve(segments.iter().map(|(b, l, f)| (*b, *l, f)))
+    }
+
+    #[test]
+    fn a_partition_resolves_to_the_same_transactions_however_it_is_cut_into_segments() {
+        let mut log = Log::default();
+        log.data(7, true, 4); // 0..=3
+        log.data(1, false, 2); // 4..=5
+        log.data(8, true, 1); // 6
+        log.marker(8, ControlType::Commit); // 7
+        log.data(7, true, 2); // 8..=9
+        log.marker(7, ControlType::Abort); // 10
+        log.data(7, true, 1); // 11
+        log.data(9, true, 3); // 12..=14
+        log.marker(7, ControlType::Commit); // 15
+        log.marker(9, ControlType::Abort); // 16
+        let whole = resolve(&segments(&log, &[]));
+        assert_eq!(
+            whole.aborted,
+            [
+                AbortedTxn {
+                    producer_id: 7,
+                    first_offset: 0,
+                    last_offset: 10
+                },
+                AbortedTxn {
+                    producer_id: 9,
+                    first_offset: 12,
+                    last_offset: 16
+                },
+            ]
+        );
+        assert!(whole.open.is_empty());
+        assert_eq!(whole.last_stable_offset, 17);
+        for cuts in [
+            &[1][..],
+            &[2, 5],
+            &[4],
+            &[5, 6],
+            &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+        ] {
+            assert_eq!(resolve(&segments(&log, cuts)), whole, "cut at {cuts:?}");
+        }
+        // Until the segment with 7's abort marker is registered, 7's data from 0 is not stable.
+        let early = segments(&log, &[4]);
+        let first_only = resolve(&early[..1]);
+        assert_eq!(first_only.last_stable_offset, 0);
+        assert_eq!(
+            first_only.open,
+            [OpenTxn {
+                producer_id: 7,
+                first_offset: 0
+            }]
+        );
+        assert!(first_only.aborted.is_empty());
+        // A fetch of 11..=13 sees the transaction of 9 only; 5..=8 sees 7's.
+        let ids = |from, to| {
+            whole
+                .aborted_within(from, to)
+                .map(|t| t.producer_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(11, 13), [9]);
+        assert_eq!(ids(5, 8), [7]);
+        assert_eq!(ids(0, 16), [7, 9]);
+        assert!(ids(17, 20).is_empty());
+    }
+
+    #[test]
+    fn facts_read_back_are_checked_against_their_segment() {
+        let mut log = Log::default();
+        log.data(7, true, 4);
+        log.marker(7, ControlType::Abort);
+        let facts = log.facts(0..2);
+        assert_eq!(facts.validate(0, 4), Ok(()));
+        assert!(facts.validate(1, 4).unwrap_err().contains("outside"));
+        let mut swapped = facts.clone();
+        swapped.aborted[0] = AbortedTxn {
+            first_offset: 4,
+            last_offset: 0,
+            ..facts.aborted[0]
+        };
+        assert!(swapped.validate(0, 4).unwrap_err().contains("out of order"));
+        let json = serde_json::to_string(&facts).unwrap();
+        assert_eq!(serde_json::from_str::<TxnFacts>(&json).unwrap(), facts);
+        assert_eq!(
+            serde_json::from_str::<TxnFacts>("{}").unwrap(),
+            TxnFacts::default()
+        );
+        assert!(TxnFacts::default().is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ArchiveError;
+use crate::txn::TxnFacts;
 use crate::types::{Partition, SegmentId, Topic};
 
 /// Version of `manifest.json` written by this code.
@@ -43,6 +44,10 @@ pub struct Manifest {
     pub source: String,
     /// When the archive was built (ms since the epoch).
     pub created_at_ms: i64,
+    /// The transaction facts of its batches; absent when there are none (and in archives written
+    /// before transaction facts existed, which have none recorded).
+    #[serde(default, skip_serializing_if = "TxnFacts::is_empty")]
+    pub transactions: TxnFacts,
 }
 
 impl Manifest {
@@ -74,6 +79,9 @@ impl Manifest {
                 m.min_timestamp, m.max_timestamp
             )));
         }
+        m.transactions
+            .validate(m.base_offset, m.last_offset)
+            .map_err(|e| invalid(format!("transactions: {e}")))?;
         if m.batch_count == 0 {
             return Err(invalid("an archive holds at least one batch".to_owned()));
         }

@@ -4,11 +4,14 @@
 
 use std::io::Write;
 
+use crate::txn::TxnFacts;
+
 use super::{
     ArchiveBuilder, ArchiveError, ArchiveOptions, BatchSpan, MANIFEST_VERSION, Manifest, Toc,
 };
 
-/// What the manifest says about an archive that its batches cannot tell.
+/// What the manifest says about an archive that the writer, which does not decode records, cannot
+/// tell from its batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveIdentity {
     /// Topic.
@@ -23,6 +26,8 @@ pub struct ArchiveIdentity {
     pub created_at_ms: i64,
     /// Version of the index schema of the index files.
     pub index_schema_version: u32,
+    /// The transaction facts of its batches.
+    pub transactions: TxnFacts,
 }
 
 /// The contents of one index member handed to [`ArchiveWriter::finish`].
@@ -159,6 +164,7 @@ impl<W: Write> ArchiveWriter<W> {
             data_crc32c: f.data_crc32c,
             source: identity.source,
             created_at_ms: identity.created_at_ms,
+            transactions: identity.transactions,
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| ArchiveError::InvalidManifest(e.to_string()))?;

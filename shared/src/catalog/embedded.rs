@@ -3,14 +3,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::{
-    Catalog, CatalogError, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome,
-    RetiredArchive, SegmentEntry,
+    Catalog, CatalogError, CatalogResult, CommittedOffset, IngestRecord, PartitionInfo,
+    RegisterOutcome, RetiredArchive, SegmentEntry,
 };
-use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
+use crate::types::{GroupId, ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// Segments keyed by `<topic>\0<partition, 10 digits>\0<last offset, 20 digits>` so that "first segment
 /// with last offset >= X" is one range lookup (the same design as the DynamoDB sort key).
@@ -19,11 +19,60 @@ const SEGMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("segments_v1
 const VERSIONS: TableDefinition<&str, u64> = TableDefinition::new("partition_versions_v1");
 /// Ingest ledger keyed by source id.
 const LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger_v1");
+/// Committed offsets keyed by `<group>\0<topic>\0<partition, 10 digits>` (a group's offsets are
+/// one prefix; group ids hold no control character, so no NUL).
+const GROUP_OFFSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("group_offsets_v1");
 /// Retired archives: archive key → when it was retired (ms since the epoch).
 const RETIRED: TableDefinition<&str, i64> = TableDefinition::new("retired_v1");
 
 /// Version byte in front of every encoded value.
 const VALUE_VERSION: u8 = 1;
+
+/// Version byte of an encoded segment: 2 since segments carry transaction facts; a segment of
+/// version 1 (written before) reads back with none.
+const SEGMENT_VERSION: u8 = 2;
+
+/// A segment as version 1 encoded it: every field of [`SegmentEntry`] but `txns`, in order.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct SegmentEntryV1 {
+    id: SegmentId,
+    tp: TopicPartition,
+    base_offset: Offset,
+    last_offset: Offset,
+    record_count: u64,
+    batch_count: u64,
+    min_timestamp: i64,
+    max_timestamp: i64,
+    data_bytes: u64,
+    archive_key: ObjectKey,
+    archive_size: u64,
+    toc: Vec<u8>,
+    source: String,
+    created_at_ms: i64,
+}
+
+impl From<SegmentEntryV1> for SegmentEntry {
+    fn from(v: SegmentEntryV1) -> SegmentEntry {
+        SegmentEntry {
+            id: v.id,
+            tp: v.tp,
+            base_offset: v.base_offset,
+            last_offset: v.last_offset,
+            record_count: v.record_count,
+            batch_count: v.batch_count,
+            min_timestamp: v.min_timestamp,
+            max_timestamp: v.max_timestamp,
+            data_bytes: v.data_bytes,
+            archive_key: v.archive_key,
+            archive_size: v.archive_size,
+            toc: v.toc,
+            source: v.source,
+            created_at_ms: v.created_at_ms,
+            txns: Default::default(),
+        }
+    }
+}
 
 /// The embedded default catalog: a redb database file (ACID, single writer, many readers).
 #[derive(Debug, Clone)]
@@ -44,7 +93,11 @@ fn segment_key(tp: &TopicPartition, last: Offset) -> String {
 }
 
 fn encode<T: Serialize>(value: &T) -> CatalogResult<Vec<u8>> {
-    let mut out = vec![VALUE_VERSION];
+    encode_as(VALUE_VERSION, value)
+}
+
+fn encode_as<T: Serialize>(version: u8, value: &T) -> CatalogResult<Vec<u8>> {
+    let mut out = vec![version];
     out.extend(
         bincode::serde::encode_to_vec(value, bincode::config::standard())
             .map_err(CatalogError::backend)?,
@@ -64,6 +117,35 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> CatalogResult<T> {
     }
 }
 
+fn decode_segment(bytes: &[u8]) -> CatalogResult<SegmentEntry> {
+    let body = |version| {
+        bytes
+            .split_first()
+            .filter(|(v, _)| **v == version)
+            .map(|(_, body)| body)
+    };
+    let entry: SegmentEntry = if let Some(body) = body(SEGMENT_VERSION) {
+        bincode::serde::decode_from_slice(body, bincode::config::standard())
+            .map(|(v, _)| v)
+            .map_err(|e| CatalogError::Corrupt(e.to_string()))?
+    } else if let Some(body) = body(VALUE_VERSION) {
+        bincode::serde::decode_from_slice::<SegmentEntryV1, _>(body, bincode::config::standard())
+            .map(|(v, _)| v.into())
+            .map_err(|e| CatalogError::Corrupt(e.to_string()))?
+    } else {
+        return Err(CatalogError::Corrupt(format!(
+            "unknown segment value version {:?}",
+            bytes.first()
+        )));
+    };
+    let (base, last) = (entry.base_offset.get(), entry.last_offset.get());
+    entry
+        .txns
+        .validate(base, last)
+        .map_err(|e| CatalogError::Corrupt(format!("segment {}: transactions: {e}", entry.id)))?;
+    Ok(entry)
+}
+
 /// Segments of `tp` from the first whose last offset is `>= from`, in offset order.
 fn scan<T: ReadableTable<&'static str, &'static [u8]>>(
     table: &T,
@@ -78,7 +160,7 @@ fn scan<T: ReadableTable<&'static str, &'static [u8]>>(
         if !k.value().starts_with(&prefix) {
             break;
         }
-        out.push(decode(v.value())?);
+        out.push(decode_segment(v.value())?);
     }
     Ok(out)
 }
@@ -106,7 +188,7 @@ fn insert_segment(
             table
                 .insert(
                     segment_key(&seg.tp, seg.last_offset).as_str(),
-                    encode(seg)?.as_slice(),
+                    encode_as(SEGMENT_VERSION, seg)?.as_slice(),
                 )
                 .map_err(db_err)?;
             Ok(true)
@@ -138,6 +220,7 @@ impl EmbeddedCatalog {
         txn.open_table(VERSIONS).map_err(db_err)?;
         txn.open_table(LEDGER).map_err(db_err)?;
         txn.open_table(RETIRED).map_err(db_err)?;
+        txn.open_table(GROUP_OFFSETS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(EmbeddedCatalog { db: Arc::new(db) })
     }
@@ -259,7 +342,7 @@ impl Catalog for EmbeddedCatalog {
                 let table = txn.open_table(SEGMENTS).map_err(db_err)?;
                 let mut out = Vec::new();
                 for item in table.iter().map_err(db_err)? {
-                    out.push(decode(item.map_err(db_err)?.1.value())?);
+                    out.push(decode_segment(item.map_err(db_err)?.1.value())?);
                 }
                 Ok(out)
             })
@@ -403,13 +486,92 @@ impl Catalog for EmbeddedCatalog {
         })
         .await
     }
+
+    async fn commit_offsets(
+        &self,
+        group: &GroupId,
+        offsets: &[CommittedOffset],
+    ) -> CatalogResult<()> {
+        let (group, offsets) = (group.clone(), offsets.to_vec());
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            {
+                let mut table = txn.open_table(GROUP_OFFSETS).map_err(db_err)?;
+                for o in &offsets {
+                    let key = format!("{}\0{}", group, partition_prefix(&o.tp));
+                    table
+                        .insert(key.as_str(), encode(o)?.as_slice())
+                        .map_err(db_err)?;
+                }
+            }
+            txn.commit().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn committed_offsets(&self, group: &GroupId) -> CatalogResult<Vec<CommittedOffset>> {
+        let prefix = format!("{group}\0");
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(GROUP_OFFSETS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for item in table.range(prefix.as_str()..).map_err(db_err)? {
+                let (k, v) = item.map_err(db_err)?;
+                if !k.value().starts_with(&prefix) {
+                    break;
+                }
+                out.push(decode::<CommittedOffset>(v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_written_before_transaction_facts_reads_back_with_none() {
+        let tp = TopicPartition::from_log_dir_name("old-0").unwrap();
+        let now = crate::testing::catalog_suite::segment(&tp, 0, 9, 4);
+        let old = SegmentEntryV1 {
+            id: now.id.clone(),
+            tp: now.tp.clone(),
+            base_offset: now.base_offset,
+            last_offset: now.last_offset,
+            record_count: now.record_count,
+            batch_count: now.batch_count,
+            min_timestamp: now.min_timestamp,
+            max_timestamp: now.max_timestamp,
+            data_bytes: now.data_bytes,
+            archive_key: now.archive_key.clone(),
+            archive_size: now.archive_size,
+            toc: now.toc.clone(),
+            source: now.source.clone(),
+            created_at_ms: now.created_at_ms,
+        };
+        let bytes = encode_as(1, &old).unwrap();
+        let read = decode_segment(&bytes).unwrap();
+        assert_eq!(
+            read,
+            SegmentEntry {
+                txns: Default::default(),
+                ..now.clone()
+            }
+        );
+        let current = encode_as(SEGMENT_VERSION, &now).unwrap();
+        assert_eq!(decode_segment(&current).unwrap(), now);
+        assert!(matches!(
+            decode_segment(&[3, 0]),
+            Err(CatalogError::Corrupt(_))
+        ));
+    }
+
     crate::catalog_test_suite!({
         let dir = tempfile::tempdir().unwrap();
-        let catalog = super::EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
+        let catalog = EmbeddedCatalog::open(dir.path().join("catalog.redb")).unwrap();
         (catalog, dir)
     });
 }

@@ -8,10 +8,10 @@ use std::pin::Pin;
 use async_trait::async_trait;
 
 use super::{
-    Catalog, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome, RetiredArchive,
-    SegmentEntry,
+    Catalog, CatalogResult, CommittedOffset, IngestRecord, PartitionInfo, RegisterOutcome,
+    RetiredArchive, SegmentEntry,
 };
-use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
+use crate::types::{GroupId, ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// One operation of [`Catalog`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,6 +40,10 @@ pub enum CatalogOp {
     ForgetRetired,
     /// [`Catalog::record_retired`].
     RecordRetired,
+    /// [`Catalog::commit_offsets`].
+    CommitOffsets,
+    /// [`Catalog::committed_offsets`].
+    CommittedOffsets,
 }
 
 impl CatalogOp {
@@ -52,6 +56,7 @@ impl CatalogOp {
                 | CatalogOp::SwapSegments
                 | CatalogOp::ForgetRetired
                 | CatalogOp::RecordRetired
+                | CatalogOp::CommitOffsets
         )
     }
 }
@@ -159,5 +164,19 @@ impl<L: CatalogLayer> Catalog for L {
     async fn record_retired(&self, archives: &[RetiredArchive]) -> CatalogResult<()> {
         let call = self.inner().record_retired(archives);
         self.around(CatalogOp::RecordRetired, call).await
+    }
+
+    async fn commit_offsets(
+        &self,
+        group: &GroupId,
+        offsets: &[CommittedOffset],
+    ) -> CatalogResult<()> {
+        let call = self.inner().commit_offsets(group, offsets);
+        self.around(CatalogOp::CommitOffsets, call).await
+    }
+
+    async fn committed_offsets(&self, group: &GroupId) -> CatalogResult<Vec<CommittedOffset>> {
+        let call = self.inner().committed_offsets(group);
+        self.around(CatalogOp::CommittedOffsets, call).await
     }
 }

@@ -22,10 +22,11 @@ pub use embedded::EmbeddedCatalog;
 pub use error::{CatalogError, CatalogResult};
 pub use layer::{CatalogCall, CatalogLayer, CatalogOp};
 pub use model::{
-    IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, RetiredArchive, SegmentEntry,
+    CommittedOffset, IngestRecord, IngestStatus, PartitionInfo, RegisterOutcome, RetiredArchive,
+    SegmentEntry,
 };
 
-use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
+use crate::types::{GroupId, ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// Segment metadata per topic-partition plus an ingestion ledger per source object.
 ///
@@ -103,4 +104,16 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Records archives as retired without a swap (a rebuilt catalog's superseded archives, whose
     /// covering segments are already committed); a key already recorded takes the new time.
     async fn record_retired(&self, archives: &[RetiredArchive]) -> CatalogResult<()>;
+
+    /// Records the offsets `group` committed, each replacing that partition's earlier one; all
+    /// of them or (on error) possibly only some, each whole.
+    async fn commit_offsets(
+        &self,
+        group: &GroupId,
+        offsets: &[CommittedOffset],
+    ) -> CatalogResult<()>;
+
+    /// Every offset `group` has committed, sorted by topic then partition; empty for a group
+    /// that never committed.
+    async fn committed_offsets(&self, group: &GroupId) -> CatalogResult<Vec<CommittedOffset>>;
 }

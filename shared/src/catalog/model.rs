@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::txn::TxnFacts;
 use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// One archived segment of a topic-partition.
@@ -34,6 +35,10 @@ pub struct SegmentEntry {
     pub source: String,
     /// When it was registered (ms since the epoch).
     pub created_at_ms: i64,
+    /// Its transaction facts (`docs/FORMATS.md`, "Transaction facts"); empty without
+    /// transactional batches.
+    #[serde(default)]
+    pub txns: TxnFacts,
 }
 
 impl SegmentEntry {
@@ -160,4 +165,18 @@ pub struct RegisterOutcome {
     /// Segments skipped because one with the same id was already committed (the committed entry,
     /// with its own archive, stays in force).
     pub already_present: Vec<SegmentId>,
+}
+
+/// The offset a consumer group committed for one partition (Kafka's OffsetCommit): where the
+/// group's consumers continue reading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedOffset {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The next offset to read.
+    pub offset: i64,
+    /// The client's metadata string, if it sent one.
+    pub metadata: Option<String>,
+    /// When it was committed (ms since the epoch).
+    pub committed_at_ms: i64,
 }

@@ -90,6 +90,7 @@ pub struct Pipeline {
     config: PipelineConfig,
     cache: Arc<ReadCache>,
     segments: Arc<read::SegmentCache>,
+    txns: Arc<read::TxnCache>,
 }
 
 impl Pipeline {
@@ -109,6 +110,7 @@ impl Pipeline {
             config,
             cache,
             segments,
+            txns: Arc::default(),
         }
     }
 

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use crate::catalog::{
-    Catalog, CatalogError, IngestRecord, IngestStatus, RetiredArchive, SegmentEntry,
+    Catalog, CatalogError, CommittedOffset, IngestRecord, IngestStatus, RetiredArchive,
+    SegmentEntry,
 };
-use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
+use crate::txn::{AbortedTxn, FirstMarker, OpenTxn, TxnFacts};
+use crate::types::{GroupId, ObjectKey, Offset, SegmentId, TopicPartition};
 
 fn tp(name: &str) -> TopicPartition {
     TopicPartition::from_log_dir_name(name).expect("valid test partition")
@@ -36,6 +38,28 @@ pub fn segment(tp: &TopicPartition, base: i64, last: i64, tag: u32) -> SegmentEn
         toc: vec![1, 2, 3, tag as u8],
         source: format!("src-{tag}"),
         created_at_ms: 1,
+        txns: txns(base, last, tag),
+    }
+}
+
+/// Transaction facts within `base..=last`, different per tag, so backends are seen to keep them.
+fn txns(base: i64, last: i64, tag: u32) -> TxnFacts {
+    let producer_id = i64::from(tag) + 1_000;
+    TxnFacts {
+        aborted: vec![AbortedTxn {
+            producer_id,
+            first_offset: base,
+            last_offset: last,
+        }],
+        open: vec![OpenTxn {
+            producer_id: producer_id + 1,
+            first_offset: last,
+        }],
+        first_markers: vec![FirstMarker {
+            producer_id: producer_id + 2,
+            marker_offset: base,
+            aborted: tag.is_multiple_of(2),
+        }],
     }
 }
 
@@ -332,6 +356,89 @@ pub async fn check_concurrent_swaps(catalog: Arc<dyn Catalog>) {
     assert_eq!(catalog.segments(&p).await.unwrap().len(), 1);
 }
 
+/// A group's committed offsets: replaced per partition, kept apart from other groups' and read
+/// back in topic-partition order with their metadata; an unknown group has none.
+pub async fn check_committed_offsets(catalog: &dyn Catalog) {
+    let group: GroupId = "readers #1".parse().unwrap();
+    let other: GroupId = "readers".parse().unwrap();
+    assert!(catalog.committed_offsets(&group).await.unwrap().is_empty());
+    let at = |topic: &str, partition: i64, offset: i64, metadata: Option<&str>| CommittedOffset {
+        tp: TopicPartition::new(topic.parse().unwrap(), partition.try_into().unwrap()),
+        offset,
+        metadata: metadata.map(str::to_owned),
+        committed_at_ms: offset * 10,
+    };
+    let first = [
+        at("b", 2, 5, None),
+        at("a-b", 0, 7, Some("m")),
+        at("a", 10, 1, Some("")),
+    ];
+    catalog.commit_offsets(&group, &first).await.unwrap();
+    catalog
+        .commit_offsets(&other, &[at("a", 10, 99, None)])
+        .await
+        .unwrap();
+    catalog
+        .commit_offsets(&group, &[at("b", 2, 9, Some("later"))])
+        .await
+        .unwrap();
+    let got = catalog.committed_offsets(&group).await.unwrap();
+    assert_eq!(
+        got,
+        [
+            at("a", 10, 1, Some("")),
+            at("a-b", 0, 7, Some("m")),
+            at("b", 2, 9, Some("later"))
+        ]
+    );
+    assert_eq!(
+        catalog.committed_offsets(&other).await.unwrap(),
+        [at("a", 10, 99, None)]
+    );
+    // Many partitions at once (more than one DynamoDB transaction holds).
+    let many: Vec<_> = (0..130).map(|p| at("many", p, p, None)).collect();
+    catalog.commit_offsets(&group, &many).await.unwrap();
+    assert_eq!(catalog.committed_offsets(&group).await.unwrap().len(), 133);
+}
+
+/// Segments come back with the transaction facts they were registered with, and a merge's
+/// segment with its own.
+pub async fn check_segments_keep_transaction_facts(catalog: &dyn Catalog) {
+    let tp = tp("txns-0");
+    let (a, b) = (segment(&tp, 0, 9, 1), segment(&tp, 10, 19, 2));
+    assert!(!a.txns.is_empty());
+    catalog
+        .register(
+            &ingest("s", &[a.clone(), b.clone()]),
+            &[a.clone(), b.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(catalog.segments(&tp).await.unwrap(), [a.clone(), b.clone()]);
+    let merged = SegmentEntry {
+        txns: TxnFacts::default(),
+        ..segment(&tp, 0, 19, 3)
+    };
+    let version = catalog.partition(&tp).await.unwrap().unwrap().version;
+    catalog
+        .swap_segments(
+            &tp,
+            version,
+            &[a.id, b.id],
+            std::slice::from_ref(&merged),
+            5,
+        )
+        .await
+        .unwrap();
+    let got = catalog
+        .segment_covering(&tp, off(3))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, merged);
+    assert!(got.txns.is_empty());
+}
+
 /// Emits one `#[tokio::test]` per conformance check for the backend built by `$ctor`, an expression
 /// evaluating to `(catalog, guard)`.
 #[macro_export]
@@ -340,7 +447,8 @@ macro_rules! catalog_test_suite {
         $crate::catalog_test_suite!(@each $ctor;
             check_register_and_lookup, check_register_is_idempotent,
             check_overlap_conflict_changes_nothing, check_ledger, check_timestamp_lookup,
-            check_partitions_listing, check_swap_segments, check_swap_records_retired);
+            check_partitions_listing, check_swap_segments, check_swap_records_retired,
+            check_committed_offsets, check_segments_keep_transaction_facts);
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn check_concurrent_swaps() {

@@ -7,6 +7,8 @@
 //! - [`FixedClock`]: time that does not move; [`ManualClock`]: time that moves when told;
 //! - `store_suite.rs`, `catalog_suite.rs`: the conformance suites every backend runs
 //!   (`object_store_test_suite!`, `catalog_test_suite!`), and catalog entry fixtures;
+//! - [`TxnLog`]: a partition's log of transactional batches and markers, for the transaction
+//!   index's tests;
 //! - `local_stack.rs`, `s3.rs`, `dynamo.rs` (feature `aws`): clients for the local AWS stack
 //!   (moto), fresh buckets and tables, request counters.
 
@@ -21,7 +23,10 @@ pub mod local_stack;
 #[cfg(feature = "aws")]
 pub mod s3;
 
+mod txn_log;
+
 pub use faults::{Fault, FaultKind, FaultyCatalog, FaultyStore, Fuse, Interleaved, When};
+pub use txn_log::TxnLog;
 
 use crate::clock::Clock;
 

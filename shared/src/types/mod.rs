@@ -9,7 +9,7 @@ mod names;
 mod offset;
 
 pub use keys::{ObjectKey, SegmentId};
-pub use names::{Partition, Topic, TopicPartition};
+pub use names::{GroupId, Partition, Topic, TopicPartition};
 pub use offset::Offset;
 
 /// A value that failed validation: what it was, the offending input and why.

@@ -196,3 +196,56 @@ mod tests {
         assert!(TopicPartition::from_log_dir_name("a/b-1").is_err());
     }
 }
+
+/// A consumer group id, as a Kafka client names the group whose committed offsets it keeps:
+/// 1–255 bytes of UTF-8 without control characters (Kafka takes any string; these limits keep a
+/// group usable as a catalog key).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GroupId(String);
+
+impl GroupId {
+    /// Longest group id accepted, in bytes.
+    pub const MAX_LEN: usize = 255;
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for GroupId {
+    type Error = InvalidValue;
+    fn try_from(id: String) -> Result<Self, InvalidValue> {
+        let bad = |reason: &str| Err(InvalidValue::new("consumer group id", &id, reason));
+        if id.is_empty() {
+            return bad("must not be empty");
+        }
+        if id.len() > Self::MAX_LEN {
+            return bad("longer than 255 bytes");
+        }
+        if let Some(c) = id.chars().find(|c| c.is_control()) {
+            return bad(&format!("control character {c:?} is not allowed"));
+        }
+        Ok(GroupId(id))
+    }
+}
+
+impl FromStr for GroupId {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        GroupId::try_from(s.to_owned())
+    }
+}
+
+impl From<GroupId> for String {
+    fn from(g: GroupId) -> String {
+        g.0
+    }
+}
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -12,3 +12,4 @@ mod read;
 mod rebuild;
 mod segment_cache;
 mod support;
+mod txns;

@@ -3,7 +3,7 @@
 //! | item      | `pk`                                 | `sk`                  | other attributes |
 //! |-----------|--------------------------------------|-----------------------|------------------|
 //! | partition | `p#<topic>#<partition, 10 digits>`   | `meta`                | `version` N, `topic` S, `partition` N, `segment_count` N, `record_count` N, `data_bytes` N, `archive_bytes` N, and while `segment_count > 0`: `earliest` N, `latest` N, `min_timestamp` N, `max_timestamp` N |
-//! | segment   | same as its partition                | `seg#<last offset, 20 digits>` | every [`SegmentEntry`] field: `id` S, `topic` S, `partition` N, `base_offset` N, `last_offset` N, `record_count` N, `batch_count` N, `min_timestamp` N, `max_timestamp` N, `data_bytes` N, `archive_key` S, `archive_size` N, `toc` B, `source` S, `created_at_ms` N |
+//! | segment   | same as its partition                | `seg#<last offset, 20 digits>` | every [`SegmentEntry`] field: `id` S, `topic` S, `partition` N, `base_offset` N, `last_offset` N, `record_count` N, `batch_count` N, `min_timestamp` N, `max_timestamp` N, `data_bytes` N, `archive_key` S, `archive_size` N, `toc` B, `source` S, `created_at_ms` N; `txns` S (the facts' JSON, `docs/FORMATS.md` "Transaction facts") when it has any |
 //! | ledger    | `src#<source id>`                    | `ledger`              | `status` S (`indexed` / `quarantined`), `reason` S and `copy` S (quarantined only), `segments` L of S, `at_ms` N, `expires_at` N (TTL: `at_ms` in seconds + 30 days) |
 //!
 //! Zero-padded offsets make the sort-key order the offset order, and `seg#~` sorts after every segment
@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::catalog::{
     CatalogError, CatalogResult, IngestRecord, IngestStatus, PartitionInfo, SegmentEntry,
 };
+use crate::txn::TxnFacts;
 use crate::types::{Offset, SegmentId, TopicPartition};
 
 /// A DynamoDB item.
@@ -71,8 +72,8 @@ pub(super) struct Meta {
 }
 
 /// Reads typed attributes of one item, naming the item and attribute in errors.
-struct Fields<'a> {
-    item: &'a Item,
+pub(super) struct Fields<'a> {
+    pub item: &'a Item,
 }
 
 impl<'a> Fields<'a> {
@@ -90,14 +91,14 @@ impl<'a> Fields<'a> {
         ))
     }
 
-    fn str(&self, name: &str) -> CatalogResult<&'a str> {
+    pub(super) fn str(&self, name: &str) -> CatalogResult<&'a str> {
         match self.item.get(name) {
             Some(AttributeValue::S(v)) => Ok(v),
             _ => Err(self.corrupt(name, "a string (S)")),
         }
     }
 
-    fn num<T: FromStr>(&self, name: &str) -> CatalogResult<T> {
+    pub(super) fn num<T: FromStr>(&self, name: &str) -> CatalogResult<T> {
         match self.item.get(name) {
             Some(AttributeValue::N(v)) => v
                 .parse()
@@ -132,7 +133,21 @@ impl<'a> Fields<'a> {
         Offset::try_from(self.num::<i64>(name)?).map_err(|_| self.corrupt(name, "an offset"))
     }
 
-    fn tp(&self) -> CatalogResult<TopicPartition> {
+    /// The `txns` attribute: none when absent; valid JSON facts within the segment's offsets.
+    fn txns(&self) -> CatalogResult<TxnFacts> {
+        if !self.item.contains_key("txns") {
+            return Ok(TxnFacts::default());
+        }
+        let facts: TxnFacts = serde_json::from_str(self.str("txns")?)
+            .map_err(|_| self.corrupt("txns", "transaction facts (JSON)"))?;
+        let (base, last) = (self.num("base_offset")?, self.num("last_offset")?);
+        facts
+            .validate(base, last)
+            .map_err(|_| self.corrupt("txns", "transaction facts within the segment"))?;
+        Ok(facts)
+    }
+
+    pub(super) fn tp(&self) -> CatalogResult<TopicPartition> {
         let topic = self.parsed("topic", self.str("topic")?)?;
         let partition = self.num::<i64>("partition")?;
         let partition = partition
@@ -165,6 +180,12 @@ pub(super) fn segment_item(seg: &SegmentEntry) -> Item {
         ("source".to_owned(), s(seg.source.as_str())),
         ("created_at_ms".to_owned(), n(seg.created_at_ms)),
     ]);
+    if !seg.txns.is_empty() {
+        // Serialising plain integers and lists cannot fail.
+        if let Ok(json) = serde_json::to_string(&seg.txns) {
+            item.insert("txns".to_owned(), s(json));
+        }
+    }
     item
 }
 
@@ -186,6 +207,7 @@ pub(super) fn segment_from_item(item: &Item) -> CatalogResult<SegmentEntry> {
         toc: f.bytes("toc")?.to_vec(),
         source: f.str("source")?.to_owned(),
         created_at_ms: f.num("created_at_ms")?,
+        txns: f.txns()?,
     })
 }
 

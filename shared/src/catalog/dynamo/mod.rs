@@ -8,10 +8,12 @@
 //! - `register.rs`: the steps of one `register` attempt (plan, commit) and the retry backoff.
 //! - `swap.rs`: the steps of `swap_segments` (resolving the change, building its transaction).
 //! - `retired.rs`: retired-archive items (the retire action, decoding).
+//! - `groups.rs`: consumer groups' committed offsets (items, the commit).
 //! - `fanout.rs`: bounded concurrent lookups; `error.rs`: the only place SDK errors are interpreted.
 
 mod error;
 mod fanout;
+mod groups;
 mod items;
 mod read;
 mod register;
@@ -29,6 +31,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 pub use table::{TTL_ATTRIBUTE, create_table};
 
 use self::error::{CancelReason, TransactFailure, backend};
+use self::groups::{group_pk, offset_from_item};
 use self::items::{
     Item, LEDGER_SK, META_SK, SEGMENT_SK_END, key, ledger_from_item, ledger_item, ledger_pk,
     meta_from_item, partition_pk, s, segment_from_item, segment_sk,
@@ -36,10 +39,10 @@ use self::items::{
 use self::register::{Attempt, MAX_ATTEMPTS, backoff};
 use self::retired::{RETIRED_PK, retired_from_item, retired_item};
 use crate::catalog::{
-    Catalog, CatalogError, CatalogResult, IngestRecord, PartitionInfo, RegisterOutcome,
-    RetiredArchive, SegmentEntry,
+    Catalog, CatalogError, CatalogResult, CommittedOffset, IngestRecord, PartitionInfo,
+    RegisterOutcome, RetiredArchive, SegmentEntry,
 };
-use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
+use crate::types::{GroupId, ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// The catalog in a DynamoDB table created by [`create_table`] (key `pk`/`sk`, TTL `expires_at`).
 ///
@@ -308,19 +311,7 @@ impl Catalog for DynamoCatalog {
 
     /// `Query pk = "retired"`, paginated (items in key order).
     async fn retired_archives(&self) -> CatalogResult<Vec<RetiredArchive>> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(RETIRED_PK))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<Item>, _>>()
-            .await
-            .map_err(|e| backend("Query", e))?;
+        let items = self.query_pk(RETIRED_PK.to_owned()).await?;
         items.iter().map(retired_from_item).collect()
     }
 
@@ -341,6 +332,21 @@ impl Catalog for DynamoCatalog {
         Ok(())
     }
 
+    /// One `TransactWriteItems` per 100 offsets.
+    async fn commit_offsets(
+        &self,
+        group: &GroupId,
+        offsets: &[CommittedOffset],
+    ) -> CatalogResult<()> {
+        self.put_offsets(group, offsets).await
+    }
+
+    /// One `Query` of the group's items (in sort-key order: topic, then partition).
+    async fn committed_offsets(&self, group: &GroupId) -> CatalogResult<Vec<CommittedOffset>> {
+        let items = self.query_pk(group_pk(group)).await?;
+        items.iter().map(offset_from_item).collect()
+    }
+
     /// One `PutItem` per archive, the item a swap writes for it.
     async fn record_retired(&self, archives: &[RetiredArchive]) -> CatalogResult<()> {
         for archive in archives {
@@ -348,6 +354,24 @@ impl Catalog for DynamoCatalog {
                 .await?;
         }
         Ok(())
+    }
+}
+
+impl DynamoCatalog {
+    /// Every item with partition key `pk`, in sort-key order (a paginated, consistent `Query`).
+    async fn query_pk(&self, pk: String) -> CatalogResult<Vec<Item>> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<Item>, _>>()
+            .await
+            .map_err(|e| backend("Query", e))
     }
 }
 

@@ -18,6 +18,7 @@ use crate::kafka::{Compression, RawBatch, Record};
 use crate::pipeline::{PipelineError, PipelineResult};
 use crate::scratch::{Scratch, ScratchFile};
 use crate::source::{PartitionBatches, PartitionPlan, ReadAt, ScanError, SourceBatch, SourceError};
+use crate::txn::TxnTracker;
 use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// Batches decoded (on all cores) before the archive is written on: bounds what is held at once,
@@ -104,6 +105,8 @@ struct BatchFacts {
     max_timestamp: i64,
     /// The keys of its records (none for a control batch), as the policy keeps them.
     keys: Vec<u64>,
+    /// Its records if it is a control batch (transaction markers), else none.
+    control: Vec<Record>,
 }
 
 /// The records of `batch` (number `index` of its partition), decompressed to at most `max_bytes`.
@@ -153,6 +156,7 @@ fn facts_in_parallel(
                                 min_timestamp,
                                 max_timestamp,
                                 keys: std::mem::take(&mut keys.out),
+                                control: if h.is_control() { decoded } else { Vec::new() },
                             })
                         })
                         .collect::<PipelineResult<Vec<_>>>()
@@ -355,6 +359,16 @@ pub(crate) fn build_archive<W: Write>(
         _ => 1,
     };
     let (mut first, mut bounds) = (0, None);
+    let mut txns = TxnTracker::default();
+    let track = |txns: &mut TxnTracker, index: usize, batch: &SourceBatch, control: &[Record]| {
+        txns.batch(&batch.header, control).map_err(|source| {
+            PipelineError::InvalidSource(SourceError::Batch {
+                index,
+                position: 0,
+                source,
+            })
+        })
+    };
     while first < batches.batch_count() {
         let window = batches.window(first)?;
         if window.is_empty() {
@@ -367,7 +381,8 @@ pub(crate) fn build_archive<W: Write>(
         bounds = Some((base, tail.header.last_offset()));
         if let Building::Filters { .. } = building {
             let facts = facts_in_parallel(&window, first, max_batch_bytes, &policy, workers)?;
-            for (batch, facts) in window.iter().zip(facts) {
+            for (i, (batch, facts)) in window.iter().zip(facts).enumerate() {
+                track(&mut txns, first + i, batch, &facts.control)?;
                 push(&mut archive, batch, &facts)?;
                 if let Building::Filters { pending, .. } = &mut building {
                     pending.push((batch.header.last_offset(), facts.keys));
@@ -378,6 +393,7 @@ pub(crate) fn build_archive<W: Write>(
             for (i, batch) in window.iter().enumerate() {
                 let decoded = decode(batch, first + i, max_batch_bytes)?;
                 let h = &batch.header;
+                track(&mut txns, first + i, batch, &decoded)?;
                 if let Building::Tantivy(index) = &mut building
                     && !h.is_control()
                 {
@@ -391,6 +407,7 @@ pub(crate) fn build_archive<W: Write>(
                     min_timestamp,
                     max_timestamp,
                     keys: Vec::new(),
+                    control: Vec::new(),
                 };
                 push(&mut archive, batch, &facts)?;
             }
@@ -404,6 +421,7 @@ pub(crate) fn build_archive<W: Write>(
     let offset = |o: i64| Offset::try_from(o).unwrap_or_default();
     let (base, last) = (offset(base), offset(last));
     let id = SegmentId::new(base, last, archive.data_crc32c());
+    let transactions = txns.finish();
     let identity = ArchiveIdentity {
         topic: tp.topic.to_string(),
         partition: tp.partition.get(),
@@ -411,6 +429,7 @@ pub(crate) fn build_archive<W: Write>(
         source: source.to_owned(),
         created_at_ms: now,
         index_schema_version: layout.schema_version(),
+        transactions: transactions.clone(),
     };
     let (index_files, filters) = match building {
         Building::Prebuilt(files) => (files, None),
@@ -453,6 +472,7 @@ pub(crate) fn build_archive<W: Write>(
         toc: written.toc.encode(),
         source: source.to_owned(),
         created_at_ms: now,
+        txns: transactions,
     };
     Ok((entry, written.bytes))
 }

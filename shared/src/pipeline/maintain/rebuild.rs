@@ -204,6 +204,7 @@ pub fn describe_archive(
         toc: toc.encode(),
         source: manifest.source.clone(),
         created_at_ms: manifest.created_at_ms,
+        txns: manifest.transactions.clone(),
     };
     Ok((entry, manifest))
 }

@@ -12,6 +12,7 @@ mod reread;
 mod search;
 mod segment_cache;
 mod segment_reader;
+mod txns;
 mod view;
 
 pub use cache::{CacheStats, ReadCache};
@@ -22,4 +23,5 @@ pub use search::{SearchCursor, SearchHit, SearchPage, SearchRequest};
 pub(crate) use segment_cache::SegmentCache;
 pub use segment_cache::{SegmentCacheConfig, SegmentCacheStats};
 pub(crate) use segment_reader::SegmentReader;
+pub(crate) use txns::TxnCache;
 pub use view::{Encoding, HeaderView, RecordView};
