@@ -89,6 +89,29 @@ pub enum Command {
     Backfill(BackfillArgs),
     /// Rebuild a lost catalog from the archives and quarantine reports in the store.
     RebuildCatalog(RebuildCatalogArgs),
+    /// Serve the archive to Kafka consumers: a read-only Kafka broker (no authentication).
+    ServeKafka(ServeKafkaArgs),
+}
+
+/// `serve-kafka` arguments.
+#[derive(Debug, Args)]
+pub struct ServeKafkaArgs {
+    /// Address to listen on. Anything but loopback exposes the archive to the network without
+    /// authentication or TLS.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    pub listen: std::net::SocketAddr,
+    /// host:port clients are told to connect to (default: the listening address).
+    #[arg(long)]
+    pub advertise: Option<String>,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
+    /// Close a connection idle for this many seconds.
+    #[arg(long, default_value_t = 540)]
+    pub idle_timeout_secs: u64,
+    /// The most record bytes in one Fetch response.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_fetch_bytes: usize,
 }
 
 /// `rebuild-catalog` arguments.

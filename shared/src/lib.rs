@@ -24,6 +24,7 @@ pub mod chronik;
 pub mod clock;
 pub mod index;
 pub mod kafka;
+pub mod kafka_api;
 pub mod pipeline;
 pub mod scratch;
 pub mod ship;

@@ -16,6 +16,7 @@ mod offsets;
 mod pack;
 mod rebuild_catalog;
 mod search;
+mod serve_kafka;
 mod ship;
 
 use std::path::Path;
@@ -72,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ship(a) => ship::run(&backends, config.clone(), &cli.data, a, json).await,
         Command::Backfill(a) => backfill::run(&backends, config.clone(), a, json).await,
         Command::RebuildCatalog(a) => rebuild_catalog::run(&open().await?, a, json).await,
+        Command::ServeKafka(a) => serve_kafka::run(open().await?, a, json).await,
     }
 }
 

@@ -167,4 +167,9 @@ impl Pipeline {
     pub fn config(&self) -> &PipelineConfig {
         &self.config
     }
+
+    /// Now, by the pipeline's clock (ms since the epoch).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
 }

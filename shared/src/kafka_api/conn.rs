@@ -1,0 +1,176 @@
+//! One client connection: size-prefixed request frames read one at a time (a frame larger than
+//! the limit closes the connection before it is read), answered in order. A connection idle for
+//! longer than the timeout, or open when the server shuts down between requests, is closed.
+
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::{Decodable, Encodable};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::{Shared, fetch, groups, metadata, refuse, versions};
+
+/// Why a connection was closed.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ConnError {
+    /// The socket failed, or the peer closed it.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// No request within the idle timeout.
+    #[error("idle for longer than the timeout")]
+    Idle,
+    /// A frame longer than the limit.
+    #[error("a request of {len} bytes is over the limit of {limit}")]
+    TooLarge { len: usize, limit: usize },
+    /// A request that cannot be read or answered: nothing can be sent back for it.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+pub(super) struct Connection {
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    pub fn new(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Self {
+        Connection {
+            stream,
+            shared,
+            stop,
+        }
+    }
+
+    /// Answers requests until the peer closes, the connection idles out, or the server stops.
+    pub async fn run(mut self) -> Result<(), ConnError> {
+        let _ = self.stream.set_nodelay(true);
+        let mut stop = self.stop.clone();
+        loop {
+            let frame = tokio::select! {
+                frame = self.read_frame() => frame?,
+                _ = stop.wait_for(|stop| *stop) => return Ok(()),
+            };
+            let Some(frame) = frame else {
+                return Ok(());
+            };
+            if let Some(response) = answer(&self.shared, frame).await? {
+                self.stream.write_all(&response).await?;
+            }
+        }
+    }
+
+    /// The next frame's body, or `None` if the peer closed the connection between frames.
+    async fn read_frame(&mut self) -> Result<Option<Bytes>, ConnError> {
+        let idle = self.shared.config.idle_timeout;
+        let mut len = [0u8; 4];
+        match tokio::time::timeout(idle, self.stream.read_exact(&mut len)).await {
+            Err(_) => return Err(ConnError::Idle),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Ok(r) => r?,
+        };
+        let len = i32::from_be_bytes(len);
+        let limit = self.shared.config.max_request_bytes;
+        let len = usize::try_from(len).map_err(|_| ConnError::Protocol("negative size".into()))?;
+        if len > limit {
+            return Err(ConnError::TooLarge { len, limit });
+        }
+        let mut body = vec![0u8; len];
+        match tokio::time::timeout(idle, self.stream.read_exact(&mut body)).await {
+            Err(_) => Err(ConnError::Idle),
+            Ok(r) => {
+                r?;
+                Ok(Some(Bytes::from(body)))
+            }
+        }
+    }
+}
+
+/// The response frame to one request frame; `None` for a request that gets none (Produce with
+/// `acks = 0`).
+async fn answer(shared: &Shared, mut frame: Bytes) -> Result<Option<BytesMut>, ConnError> {
+    if frame.len() < 8 {
+        return Err(ConnError::Protocol(
+            "a request shorter than its header".into(),
+        ));
+    }
+    let (key, version) = (
+        i16::from_be_bytes([frame[0], frame[1]]),
+        i16::from_be_bytes([frame[2], frame[3]]),
+    );
+    let api =
+        ApiKey::try_from(key).map_err(|_| ConnError::Protocol(format!("unknown API key {key}")))?;
+    let header = RequestHeader::decode(&mut frame, api.request_header_version(version))
+        .map_err(|e| ConnError::Protocol(format!("{api:?} v{version} header: {e}")))?;
+    let correlation_id = header.correlation_id;
+    if api == ApiKey::ApiVersions && !versions::supported(api, version) {
+        // KIP-511: an ApiVersions request of a version the broker does not know is answered in
+        // version 0, with UNSUPPORTED_VERSION and the versions it does know.
+        let response = versions::api_versions(ResponseError::UnsupportedVersion.code());
+        return encode(
+            ApiKey::ApiVersions,
+            0,
+            correlation_id,
+            &ResponseKind::ApiVersions(response),
+        )
+        .map(Some);
+    }
+    if !versions::supported(api, version) && !versions::refused(api, version) {
+        return Err(ConnError::Protocol(format!(
+            "{api:?} v{version} is not served (see ApiVersions)"
+        )));
+    }
+    let request = RequestKind::decode(api, &mut frame, version)
+        .map_err(|e| ConnError::Protocol(format!("{api:?} v{version}: {e}")))?;
+    let response = match request {
+        RequestKind::ApiVersions(_) => Some(ResponseKind::ApiVersions(versions::api_versions(0))),
+        RequestKind::Metadata(r) => {
+            Some(ResponseKind::Metadata(metadata::metadata(shared, &r).await))
+        }
+        RequestKind::ListOffsets(r) => Some(ResponseKind::ListOffsets(
+            metadata::list_offsets(shared, &r).await,
+        )),
+        RequestKind::Fetch(r) => Some(ResponseKind::Fetch(fetch::fetch(shared, &r).await)),
+        RequestKind::FindCoordinator(r) => Some(ResponseKind::FindCoordinator(
+            groups::find_coordinator(shared, &r, version),
+        )),
+        RequestKind::OffsetCommit(r) => Some(ResponseKind::OffsetCommit(
+            groups::offset_commit(shared, &r).await,
+        )),
+        RequestKind::OffsetFetch(r) => Some(ResponseKind::OffsetFetch(
+            groups::offset_fetch(shared, &r).await,
+        )),
+        other => refuse::refuse(api, other),
+    };
+    match response {
+        Some(response) => encode(api, version, correlation_id, &response).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A response frame: size, header, body.
+fn encode(
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    response: &ResponseKind,
+) -> Result<BytesMut, ConnError> {
+    let fail = |e: String| ConnError::Protocol(format!("encoding {api:?} v{version}: {e}"));
+    let mut out = BytesMut::new();
+    out.put_i32(0);
+    ResponseHeader::default()
+        .with_correlation_id(correlation_id)
+        .encode(&mut out, api.response_header_version(version))
+        .map_err(|e| fail(e.to_string()))?;
+    response
+        .encode(&mut out, version)
+        .map_err(|e| fail(e.to_string()))?;
+    let len = i32::try_from(out.len() - 4)
+        .map_err(|_| ConnError::Protocol(format!("a {api:?} response over 2 GiB")))?;
+    out[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(out)
+}
