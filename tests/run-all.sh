@@ -9,7 +9,9 @@
 #   3. deployment checks: cfn-lint, sam validate, checkov, OpenAPI, events
 #   4. fuzz smoke: every cargo-fuzz target of fuzz/ for a few seconds (nightly toolchain; the long
 #      runs are documented in docs/RELIABILITY.md)
-#   5. Python: kafka-python cross-check of tierctl, and end to end through the real Lambda binaries
+#   5. Python: kafka-python cross-check of tierctl; kafka-python and confluent-kafka (librdkafka)
+#      consumers reading the archive through `tierctl serve-kafka` (embedded and local stack); end
+#      to end through the real Lambda binaries
 #      under cargo-lambda's runtime emulator against the local stack; schemathesis against
 #      docs/openapi.yaml through the fetch binary
 set -euo pipefail
@@ -67,7 +69,7 @@ tests/deploy/check-template.sh
 echo "== fuzz smoke (every target, nightly, address sanitizer)"
 fuzz/run.sh smoke "${FUZZ_SMOKE_SECONDS:-15}"
 
-echo "== kafka-python cross-check and Lambda end-to-end"
+echo "== kafka-python cross-check, Kafka consumers through serve-kafka, Lambda end-to-end"
 cargo build --locked --quiet -p tierctl -p tier-indexer -p tier-fetch -p tier-compactor
 TIERCTL="$CARGO_TARGET_DIR/debug/tierctl" python -m pytest -q -p no:cacheprovider \
-  -W "ignore::DeprecationWarning" tests/crosscheck tests/e2e tests/api
+  -W "ignore::DeprecationWarning" tests/crosscheck tests/consumers tests/e2e tests/api

@@ -8,6 +8,7 @@ use tier::pipeline::{
     FetchRequest, FetchResult, OffsetQuery, Pipeline, PipelineError, SearchRequest,
 };
 use tier::summary::{PartitionSummary, TopicSummary};
+use tier::txn::PartitionTxns;
 use tier::types::ObjectKey;
 use tier_lambda::Metrics;
 
@@ -32,6 +33,35 @@ pub const EXPORT_URL_TTL: std::time::Duration = std::time::Duration::from_secs(1
 /// `TopicSummary`s (docs/openapi.yaml) of `partitions`, sorted by topic.
 fn topics(partitions: &[PartitionInfo]) -> Vec<TopicSummary> {
     TopicSummary::group(partitions.iter().map(PartitionSummary::from).collect())
+}
+
+/// The aborted transactions with records in a fetched window, as the JSON field lists them.
+fn aborted_in(result: &FetchResult, txns: &PartitionTxns) -> Vec<serde_json::Value> {
+    txns.aborted_within(result.first_offset, result.last_offset)
+        .map(|t| {
+            json!({
+                "producer_id": t.producer_id,
+                "first_offset": t.first_offset,
+                "last_offset": t.last_offset,
+            })
+        })
+        .collect()
+}
+
+/// The transaction headers of a fetched window: its last stable offset and the aborted
+/// transactions with records in it, `producer:first-last` comma-separated (empty for none).
+fn txn_headers(result: &FetchResult, txns: &PartitionTxns) -> [(String, String); 2] {
+    let aborted: Vec<String> = txns
+        .aborted_within(result.first_offset, result.last_offset)
+        .map(|t| format!("{}:{}-{}", t.producer_id, t.first_offset, t.last_offset))
+        .collect();
+    [
+        (
+            "x-tier-last-stable-offset".into(),
+            txns.last_stable_offset.to_string(),
+        ),
+        ("x-tier-aborted-transactions".into(), aborted.join(",")),
+    ]
 }
 
 /// The `X-Tier-*` headers describing a fetched window.
@@ -142,6 +172,7 @@ impl Fetcher {
                 offset,
                 max_bytes,
                 json,
+                read_committed,
             } => {
                 let result = self
                     .pipeline
@@ -151,6 +182,7 @@ impl Fetcher {
                         max_bytes,
                     })
                     .await?;
+                let txns = self.pipeline.transactions(&result.tp).await?;
                 metrics.add("FetchBytes", result.batches.len() as f64, "Bytes");
                 metrics.add("FetchBatches", result.batch_count as f64, "Count");
                 if !json && result.batches.len() > MAX_BINARY_BYTES {
@@ -159,18 +191,25 @@ impl Fetcher {
                     return self.export(&result).await;
                 }
                 if !json {
-                    return Ok(HttpResponse::binary(
-                        &result.batches,
-                        window_headers(&result),
-                    ));
+                    let mut response =
+                        HttpResponse::binary(&result.batches, window_headers(&result));
+                    response.headers.extend(txn_headers(&result, &txns));
+                    return Ok(response);
                 }
                 // Whole records while they fit the budget (at least one): a cut window says so and
                 // names the offset to continue from.
-                let (kept, cut_at) = result
-                    .record_page(offset, self.json_budget)
-                    .map_err(|e| PipelineError::Internal(e.to_string()))?;
+                let page = match read_committed {
+                    true => result.committed_page(offset, self.json_budget, &txns),
+                    false => result.record_page(offset, self.json_budget),
+                };
+                let (kept, cut_at) = page.map_err(|e| PipelineError::Internal(e.to_string()))?;
                 let truncated = cut_at.is_some();
-                let next_offset = cut_at.unwrap_or(result.next_offset);
+                // read_committed stops at the last stable offset: nothing from there is stable yet.
+                let next_offset = match (cut_at, read_committed) {
+                    (Some(at), _) => at,
+                    (None, true) => result.next_offset.min(txns.last_stable_offset),
+                    (None, false) => result.next_offset,
+                };
                 let window = json!({
                     "topic": result.tp.topic.as_str(),
                     "partition": result.tp.partition.get(),
@@ -179,10 +218,13 @@ impl Fetcher {
                     "last_offset": result.last_offset,
                     "next_offset": next_offset,
                     "truncated": truncated,
+                    "last_stable_offset": txns.last_stable_offset,
+                    "aborted_transactions": aborted_in(&result, &txns),
                     "records": kept,
                 });
                 let mut response = HttpResponse::json(200, &window);
                 response.headers.extend(window_headers(&result));
+                response.headers.extend(txn_headers(&result, &txns));
                 response
                     .headers
                     .insert("x-tier-next-offset".into(), next_offset.to_string());

@@ -25,6 +25,9 @@ pub enum Route {
         offset: i64,
         max_bytes: usize,
         json: bool,
+        /// `isolation=read_committed`: JSON records without aborted transactions' records and
+        /// none at or after the last stable offset.
+        read_committed: bool,
     },
     /// `GET …/offsets?timestamp=` or `?spec=earliest|latest`
     Offsets {
@@ -85,6 +88,9 @@ pub enum RouteError {
     /// A query parameter appears more than once.
     #[error("query parameter {0} is given more than once")]
     RepeatedParameter(String),
+    /// An `isolation` other than `read_uncommitted` and `read_committed`.
+    #[error("isolation={0:?}: expected read_uncommitted or read_committed")]
+    Isolation(String),
     /// A search `limit` is 0 or above [`MAX_LIMIT`].
     #[error("limit must be 1 to {MAX_LIMIT}")]
     LimitOutOfRange,
@@ -225,6 +231,11 @@ impl Route {
                     other => other.unwrap_or(DEFAULT_MAX_BYTES),
                 },
                 json: accepts_json(req),
+                read_committed: match params.get("isolation")? {
+                    None | Some("read_uncommitted") => false,
+                    Some("read_committed") => true,
+                    Some(other) => return Err(RouteError::Isolation(other.to_owned())),
+                },
             }),
             ["v1", "topics", topic, "partitions", p, "offsets"] => {
                 let spec = params.get("spec")?;

@@ -455,3 +455,76 @@ async fn a_batch_larger_than_any_response_is_refused_by_a_store_without_urls() {
     assert_eq!(body["records"][0]["value"], Value::Null);
     assert!(r.body.len() < 1_000, "{}", r.body.len());
 }
+
+#[tokio::test]
+async fn records_carry_the_transaction_index_and_read_committed_drops_aborted_records() {
+    use tier::kafka::ControlType;
+    use tier::testing::TxnLog;
+    let (f, pipeline, _d) = fixture().await;
+    let mut log = TxnLog::default();
+    log.data(7, true, 3); // 0..=2, aborted at 5
+    log.data(1, false, 2); // 3..=4
+    log.marker(7, ControlType::Abort); // 5
+    log.data(8, true, 2); // 6..=7, committed at 8
+    log.marker(8, ControlType::Commit); // 8
+    log.data(9, true, 2); // 9..=10, still open: the last stable offset is 9
+    let tp = tier::types::TopicPartition::from_log_dir_name("audit-0").unwrap();
+    pipeline
+        .index_source("txns", &log.bytes(0..6), Some(&tp))
+        .await
+        .unwrap();
+    let path = "/v1/topics/audit/partitions/0/records";
+    let json = Some("application/json");
+    let (all, body) = get(&f, path, &[("offset", "0")], json).await;
+    assert_eq!(all.status_code, 200);
+    assert_eq!(all.headers["x-tier-last-stable-offset"], "9");
+    assert_eq!(all.headers["x-tier-aborted-transactions"], "7:0-5");
+    assert_eq!(body["last_stable_offset"], 9);
+    assert_eq!(
+        body["aborted_transactions"],
+        json!([{"producer_id": 7, "first_offset": 0, "last_offset": 5}])
+    );
+    let offsets = |body: &Value| -> Vec<i64> {
+        body["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["offset"].as_i64().unwrap())
+            .collect()
+    };
+    // Every record but the markers (control records are never records to a consumer).
+    assert_eq!(offsets(&body), [0, 1, 2, 3, 4, 6, 7, 9, 10]);
+    let (committed, body) = get(
+        &f,
+        path,
+        &[("offset", "0"), ("isolation", "read_committed")],
+        json,
+    )
+    .await;
+    assert_eq!(committed.status_code, 200);
+    assert_eq!(
+        offsets(&body),
+        [3, 4, 6, 7],
+        "aborted and unstable records dropped"
+    );
+    assert_eq!(
+        body["next_offset"], 9,
+        "read_committed stops at the last stable offset"
+    );
+    // Binary windows carry the same headers, their batches untouched.
+    let (raw, _) = get(&f, path, &[("offset", "0")], None).await;
+    assert!(raw.is_base64_encoded);
+    assert_eq!(raw.headers["x-tier-aborted-transactions"], "7:0-5");
+    let (bad, body) = get(
+        &f,
+        path,
+        &[("offset", "0"), ("isolation", "serializable")],
+        json,
+    )
+    .await;
+    assert_eq!(bad.status_code, 400);
+    assert!(
+        body["error"].to_string().contains("read_committed"),
+        "{body}"
+    );
+}

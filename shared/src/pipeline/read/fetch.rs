@@ -10,6 +10,7 @@ use super::segment_reader::SegmentReader;
 use super::view::RecordView;
 use crate::catalog::PartitionInfo;
 use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
+use crate::txn::PartitionTxns;
 use crate::types::{Offset, TopicPartition};
 
 /// A fetch request.
@@ -56,6 +57,35 @@ impl FetchResult {
         from: i64,
         max_bytes: usize,
     ) -> Result<(Vec<RecordView>, Option<i64>), crate::kafka::KafkaError> {
+        self.page(from, max_bytes, |_, _| true)
+    }
+
+    /// [`FetchResult::record_page`] as a `read_committed` consumer sees it: without the records
+    /// of aborted transactions and without any record at or after the last stable offset.
+    pub fn committed_page(
+        &self,
+        from: i64,
+        max_bytes: usize,
+        txns: &PartitionTxns,
+    ) -> Result<(Vec<RecordView>, Option<i64>), crate::kafka::KafkaError> {
+        let lso = txns.last_stable_offset;
+        self.page(from, max_bytes, |h, offset| {
+            offset < lso
+                && !(h.is_transactional()
+                    && txns
+                        .aborted_within(offset, offset)
+                        .any(|t| t.producer_id == h.producer_id))
+        })
+    }
+
+    /// The records at or after `from` that `keep` keeps, as [`FetchResult::record_page`] pages
+    /// them.
+    fn page(
+        &self,
+        from: i64,
+        max_bytes: usize,
+        keep: impl Fn(&crate::kafka::BatchHeader, i64) -> bool,
+    ) -> Result<(Vec<RecordView>, Option<i64>), crate::kafka::KafkaError> {
         let (mut views, mut used) = (Vec::new(), 0usize);
         for batch in crate::kafka::batches(&self.batches) {
             let batch = batch?;
@@ -64,7 +94,7 @@ impl FetchResult {
                 continue;
             }
             for r in batch.records()? {
-                if r.offset < from {
+                if r.offset < from || !keep(h, r.offset) {
                     continue;
                 }
                 let raw = usize::try_from(RecordView::raw_len(&r)).unwrap_or(usize::MAX);
