@@ -17,7 +17,8 @@ mode="${1:-smoke}"
 shift || true
 
 targets_all=(kafka_batch kafka_decompress wal_segment chronik_wal chronik_canonical source
-  archive_toc archive_members archive_manifest index_query chunk_filters api_route lambda_events)
+  archive_toc archive_members archive_manifest index_query chunk_filters api_route lambda_events
+  kafka_request)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "fuzz: the nightly toolchain is required (rustup toolchain install nightly)" >&2
@@ -55,6 +56,7 @@ seed() {
   for t in "${targets_all[@]}"; do mkdir -p "$corpus/$t"; done
   cp seeds/archive_toc/* "$corpus/archive_toc/"
   cp seeds/index_query/* "$corpus/index_query/"
+  cp seeds/kafka_request/* "$corpus/kafka_request/"
   cp ../events/*.json "$corpus/lambda_events/"
   for f in ../shared/tests/data/v2/*.bin; do
     cp "$f" "$corpus/kafka_batch/"

@@ -90,42 +90,79 @@ impl Connection {
     }
 }
 
-/// The response frame to one request frame; `None` for a request that gets none (Produce with
-/// `acks = 0`).
-async fn answer(shared: &Shared, mut frame: Bytes) -> Result<Option<BytesMut>, ConnError> {
+/// A request frame, decoded.
+#[derive(Debug)]
+pub enum DecodedRequest {
+    /// A request this endpoint answers (or refuses with an error response).
+    Request {
+        /// Its API.
+        api: ApiKey,
+        /// Its version.
+        version: i16,
+        /// What the response echoes.
+        correlation_id: i32,
+        /// The request.
+        request: Box<RequestKind>,
+    },
+    /// An ApiVersions request of a version this endpoint does not know: answered in version 0
+    /// (KIP-511), whatever its body.
+    UnknownApiVersions {
+        /// What the response echoes.
+        correlation_id: i32,
+    },
+}
+
+/// Decodes one request frame (the bytes after its size): the header, then the body of an API
+/// and version this endpoint serves or refuses. Anything else — too short, an unknown API, an
+/// API or version not served, a body that does not decode — is an error saying which; no
+/// length in the frame sizes an allocation beyond the frame's own length.
+pub fn decode_request(mut frame: Bytes) -> Result<DecodedRequest, String> {
     if frame.len() < 8 {
-        return Err(ConnError::Protocol(
-            "a request shorter than its header".into(),
-        ));
+        return Err("a request shorter than its header".into());
     }
     let (key, version) = (
         i16::from_be_bytes([frame[0], frame[1]]),
         i16::from_be_bytes([frame[2], frame[3]]),
     );
-    let api =
-        ApiKey::try_from(key).map_err(|_| ConnError::Protocol(format!("unknown API key {key}")))?;
+    let api = ApiKey::try_from(key).map_err(|_| format!("unknown API key {key}"))?;
     let header = RequestHeader::decode(&mut frame, api.request_header_version(version))
-        .map_err(|e| ConnError::Protocol(format!("{api:?} v{version} header: {e}")))?;
+        .map_err(|e| format!("{api:?} v{version} header: {e:#}"))?;
     let correlation_id = header.correlation_id;
     if api == ApiKey::ApiVersions && !versions::supported(api, version) {
-        // KIP-511: an ApiVersions request of a version the broker does not know is answered in
-        // version 0, with UNSUPPORTED_VERSION and the versions it does know.
-        let response = versions::api_versions(ResponseError::UnsupportedVersion.code());
-        return encode(
-            ApiKey::ApiVersions,
-            0,
-            correlation_id,
-            &ResponseKind::ApiVersions(response),
-        )
-        .map(Some);
+        return Ok(DecodedRequest::UnknownApiVersions { correlation_id });
     }
     if !versions::supported(api, version) && !versions::refused(api, version) {
-        return Err(ConnError::Protocol(format!(
+        return Err(format!(
             "{api:?} v{version} is not served (see ApiVersions)"
-        )));
+        ));
     }
     let request = RequestKind::decode(api, &mut frame, version)
-        .map_err(|e| ConnError::Protocol(format!("{api:?} v{version}: {e}")))?;
+        .map_err(|e| format!("{api:?} v{version}: {e:#}"))?;
+    Ok(DecodedRequest::Request {
+        api,
+        version,
+        correlation_id,
+        request: Box::new(request),
+    })
+}
+
+/// The response frame to one request frame; `None` for a request that gets none (Produce with
+/// `acks = 0`).
+async fn answer(shared: &Shared, frame: Bytes) -> Result<Option<BytesMut>, ConnError> {
+    let (api, version, correlation_id, request) =
+        match decode_request(frame).map_err(ConnError::Protocol)? {
+            DecodedRequest::UnknownApiVersions { correlation_id } => {
+                let response = versions::api_versions(ResponseError::UnsupportedVersion.code());
+                let response = ResponseKind::ApiVersions(response);
+                return encode(ApiKey::ApiVersions, 0, correlation_id, &response).map(Some);
+            }
+            DecodedRequest::Request {
+                api,
+                version,
+                correlation_id,
+                request,
+            } => (api, version, correlation_id, *request),
+        };
     let response = match request {
         RequestKind::ApiVersions(_) => Some(ResponseKind::ApiVersions(versions::api_versions(0))),
         RequestKind::Metadata(r) => {

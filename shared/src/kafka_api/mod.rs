@@ -16,6 +16,8 @@ mod fetch;
 mod groups;
 mod metadata;
 mod refuse;
+#[cfg(test)]
+mod tests;
 mod versions;
 
 use std::future::Future;
@@ -28,6 +30,8 @@ use tokio::task::JoinSet;
 
 use crate::pipeline::Pipeline;
 
+pub use bytes::Bytes;
+pub use conn::{DecodedRequest, decode_request};
 pub use versions::SUPPORTED_APIS;
 
 /// How the endpoint serves.
