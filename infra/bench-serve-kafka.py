@@ -10,9 +10,10 @@ best of --runs:
   - baseline: `tierctl fetch --offset 0 --max-bytes <all> --format raw -o FILE` (every batch, as
     bytes, to a file);
   - librdkafka (confluent-kafka `Consumer`, CRC checks on) consuming every record through the
-    endpoint, and the same reading only the batches' bytes' worth (`fetch.max.bytes` 50 MiB);
+    endpoint (`fetch.max.bytes` 50 MiB);
   - kafka-python `KafkaConsumer` consuming every record.
-Prints a JSON report: seconds, MB/s of batch bytes, records/s, and each ratio to the baseline.
+Prints a JSON report: seconds, MB/s of batch bytes, records/s, each ratio to the baseline, and
+the endpoint's own CPU seconds (from /proc) while each client consumed.
 """
 
 import argparse
@@ -24,6 +25,12 @@ import tempfile
 import time
 
 TIERCTL = os.environ.get("TIERCTL", "target/release/tierctl")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def best(runs, fn):
@@ -55,7 +62,7 @@ def main():
                                        capture_output=True).stdout)
         part = ls["partitions"][0]
         batch_bytes = part["data_bytes"]
-        end = part["log_end_offset"] if "log_end_offset" in part else part["latest"] + 1
+        end = part["log_end_offset"]
 
         out = os.path.join(tmp, "out.bin")
 
@@ -77,19 +84,13 @@ def main():
                               "check.crcs": True, "enable.partition.eof": True,
                               "fetch.max.bytes": 50 << 20, "max.partition.fetch.bytes": 16 << 20})
                 c.assign([TopicPartition("bench", 0, OFFSET_BEGINNING)])
-                n = 0
-                while True:
-                    msgs = c.consume(10_000, timeout=5)
-                    if not msgs:
+                n, idle = 0, 0
+                while n < part["record_count"]:
+                    msgs = c.consume(10_000, timeout=0.1)
+                    idle = 0 if msgs else idle + 1
+                    if idle > 50:
                         raise SystemExit("librdkafka: no records within 5 s")
-                    done = False
-                    for m in msgs:
-                        if m.error():
-                            done = True
-                            break
-                        n += 1
-                    if done:
-                        break
+                    n += sum(1 for m in msgs if not m.error())
                 c.close()
                 return n
 
@@ -107,8 +108,11 @@ def main():
                 c.close()
                 return n
 
+            cpu0 = cpu_seconds(server.pid)
             lib_s, lib_n = best(args.runs, librdkafka)
+            cpu1 = cpu_seconds(server.pid)
             py_s, py_n = best(1, kafka_python)
+            cpu2 = cpu_seconds(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -118,10 +122,12 @@ def main():
         "baseline_tierctl_fetch_raw": {"seconds": round(baseline, 3), "mb_per_s": round(mb / baseline, 1)},
         "librdkafka_via_serve_kafka": {"seconds": round(lib_s, 3), "mb_per_s": round(mb / lib_s, 1),
                                        "records": lib_n, "records_per_s": round(lib_n / lib_s),
-                                       "time_vs_baseline": round(lib_s / baseline, 2)},
+                                       "time_vs_baseline": round(lib_s / baseline, 2),
+                                       "server_cpu_seconds_per_run": round((cpu1 - cpu0) / args.runs, 3)},
         "kafka_python_via_serve_kafka": {"seconds": round(py_s, 3), "mb_per_s": round(mb / py_s, 1),
                                          "records": py_n, "records_per_s": round(py_n / py_s),
-                                         "time_vs_baseline": round(py_s / baseline, 2)},
+                                         "time_vs_baseline": round(py_s / baseline, 2),
+                                         "server_cpu_seconds": round(cpu2 - cpu1, 3)},
     }
     assert lib_n == py_n == args.records, report
     json.dump(report, sys.stdout, indent=2)
