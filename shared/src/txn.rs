@@ -58,20 +58,27 @@ pub struct TxnFacts {
     pub first_markers: Vec<FirstMarker>,
 }
 
-/// The most transaction facts of each kind one segment may carry: bounds what a catalog entry
-/// or manifest can make a reader hold (a segment has at most one open transaction per producer,
-/// and aborts far fewer than this in practice).
-pub const MAX_TXN_FACTS: usize = 100_000;
+/// The most transaction facts (aborted and open transactions and first markers together) one
+/// segment may carry: with the largest table of contents (~220 KB) they still fit a DynamoDB item
+/// (400 KB; a fact takes at most 27 bytes in the item's encoding), and they bound what an entry
+/// can make a reader hold. A source whose partition has more is refused; a merge that would make
+/// more is not done.
+pub const MAX_TXN_FACTS: usize = 4_096;
 
 impl TxnFacts {
     /// Whether there are none (a segment without transactional batches).
     pub fn is_empty(&self) -> bool {
-        self.aborted.is_empty() && self.open.is_empty() && self.first_markers.is_empty()
+        self.len() == 0
+    }
+
+    /// How many facts there are, of all kinds.
+    pub fn len(&self) -> usize {
+        self.aborted.len() + self.open.len() + self.first_markers.len()
     }
 
     /// Checks facts read back from a catalog entry or manifest against the segment's offsets
     /// `base..=last`: every offset within them, `first_offset <= last_offset`, each list in
-    /// offset order and at most [`MAX_TXN_FACTS`] long. The error says what is wrong.
+    /// offset order, at most [`MAX_TXN_FACTS`] in all. The error says what is wrong.
     pub fn validate(&self, base: i64, last: i64) -> Result<(), String> {
         let within = |what: &str, o: i64| {
             if (base..=last).contains(&o) {
@@ -82,14 +89,10 @@ impl TxnFacts {
                 ))
             }
         };
-        let lens = [
-            self.aborted.len(),
-            self.open.len(),
-            self.first_markers.len(),
-        ];
-        if lens.iter().any(|&n| n > MAX_TXN_FACTS) {
+        if self.len() > MAX_TXN_FACTS {
             return Err(format!(
-                "more than {MAX_TXN_FACTS} transaction facts of one kind"
+                "{} transaction facts, over the limit of {MAX_TXN_FACTS}",
+                self.len()
             ));
         }
         let mut prev = i64::MIN;
@@ -131,6 +134,9 @@ pub struct PartitionTxns {
     pub aborted: Vec<AbortedTxn>,
     /// Transactions no registered segment ends yet, by first offset.
     pub open: Vec<OpenTxn>,
+    /// `reach[i]`: the largest `last_offset` of `aborted[..=i]` (non-decreasing), so a lookup
+    /// skips every aborted transaction that ends before it by binary search.
+    reach: Vec<i64>,
     /// The first offset that is not stable: the first offset of the earliest open transaction,
     /// else one past the last offset (the high watermark). `read_committed` reads stop here.
     pub last_stable_offset: i64,
@@ -186,9 +192,17 @@ impl PartitionTxns {
             .collect();
         open.sort_by_key(|t| t.first_offset);
         let last_stable_offset = open.first().map_or(high_watermark, |t| t.first_offset);
+        let reach = aborted
+            .iter()
+            .scan(i64::MIN, |max, t| {
+                *max = (*max).max(t.last_offset);
+                Some(*max)
+            })
+            .collect();
         PartitionTxns {
             aborted,
             open,
+            reach,
             last_stable_offset,
         }
     }
@@ -196,7 +210,8 @@ impl PartitionTxns {
     /// The aborted transactions with records in `from..=to`, by first offset: what a Kafka fetch
     /// of that range returns, so the consumer can drop them.
     pub fn aborted_within(&self, from: i64, to: i64) -> impl Iterator<Item = &AbortedTxn> {
-        self.aborted
+        let start = self.reach.partition_point(|&reach| reach < from);
+        self.aborted[start.min(self.aborted.len())..]
             .iter()
             .take_while(move |t| t.first_offset <= to)
             .filter(move |t| t.last_offset >= from)

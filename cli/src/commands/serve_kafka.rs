@@ -23,6 +23,9 @@ pub async fn run(pipeline: Pipeline, args: ServeKafkaArgs, json: bool) -> anyhow
                 .with_context(|| format!("--advertise {a}: bad port"))?;
             (host.to_owned(), port)
         }
+        None if local.ip().is_unspecified() => anyhow::bail!(
+            "--listen {local} names no address clients can connect to: give --advertise host:port"
+        ),
         None => (local.ip().to_string(), local.port()),
     };
     if !local.ip().is_loopback() {

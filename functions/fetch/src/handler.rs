@@ -48,13 +48,22 @@ fn aborted_in(result: &FetchResult, txns: &PartitionTxns) -> Vec<serde_json::Val
         .collect()
 }
 
+/// The most aborted transactions `X-Tier-Aborted-Transactions` lists (about 4 KB); a window
+/// overlapping more ends the list with `...` (the JSON field has them all).
+const MAX_ABORTED_IN_HEADER: usize = 100;
+
 /// The transaction headers of a fetched window: its last stable offset and the aborted
 /// transactions with records in it, `producer:first-last` comma-separated (empty for none).
 fn txn_headers(result: &FetchResult, txns: &PartitionTxns) -> [(String, String); 2] {
-    let aborted: Vec<String> = txns
+    let mut aborted: Vec<String> = txns
         .aborted_within(result.first_offset, result.last_offset)
+        .take(MAX_ABORTED_IN_HEADER + 1)
         .map(|t| format!("{}:{}-{}", t.producer_id, t.first_offset, t.last_offset))
         .collect();
+    if aborted.len() > MAX_ABORTED_IN_HEADER {
+        aborted.truncate(MAX_ABORTED_IN_HEADER);
+        aborted.push("...".into());
+    }
     [
         (
             "x-tier-last-stable-offset".into(),

@@ -59,7 +59,11 @@ impl Connection {
                 return Ok(());
             };
             if let Some(response) = answer(&self.shared, frame).await? {
-                self.stream.write_all(&response).await?;
+                // A client that stops reading holds its slot no longer than an idle one.
+                let idle = self.shared.config.idle_timeout;
+                tokio::time::timeout(idle, self.stream.write_all(&response))
+                    .await
+                    .map_err(|_| ConnError::Idle)??;
             }
         }
     }
@@ -114,8 +118,10 @@ pub enum DecodedRequest {
 
 /// Decodes one request frame (the bytes after its size): the header, then the body of an API
 /// and version this endpoint serves or refuses. Anything else — too short, an unknown API, an
-/// API or version not served, a body that does not decode — is an error saying which; no
-/// length in the frame sizes an allocation beyond the frame's own length.
+/// API or version not served, a body that does not decode — is an error saying which. An array
+/// length larger than the bytes left in the frame is refused before anything is allocated for it
+/// (the vendored crate's patch), so what one frame can make the decoder reserve is bounded by
+/// the frame's size times an element's.
 pub fn decode_request(mut frame: Bytes) -> Result<DecodedRequest, String> {
     if frame.len() < 8 {
         return Err("a request shorter than its header".into());
@@ -146,8 +152,9 @@ pub fn decode_request(mut frame: Bytes) -> Result<DecodedRequest, String> {
     })
 }
 
-/// The response frame to one request frame; `None` for a request that gets none (Produce with
-/// `acks = 0`).
+/// The response frame to one request frame. A Produce with `acks = 0` gets no response in Kafka,
+/// so its refusal closes the connection (as a Kafka broker does when such a write fails): the
+/// producer sees the failure instead of taking silence for success.
 async fn answer(shared: &Shared, frame: Bytes) -> Result<Option<BytesMut>, ConnError> {
     let (api, version, correlation_id, request) =
         match decode_request(frame).map_err(ConnError::Protocol)? {
@@ -185,7 +192,9 @@ async fn answer(shared: &Shared, frame: Bytes) -> Result<Option<BytesMut>, ConnE
     };
     match response {
         Some(response) => encode(api, version, correlation_id, &response).map(Some),
-        None => Ok(None),
+        None => Err(ConnError::Protocol(format!(
+            "{api:?} v{version} refused without a response (acks=0): closing the connection"
+        ))),
     }
 }
 

@@ -19,25 +19,28 @@ use crate::kafka::batches;
 use crate::pipeline::{FetchRequest as ArchiveFetch, PipelineError};
 use crate::types::TopicPartition;
 
-/// How often a waiting Fetch looks again.
-const POLL: Duration = Duration::from_millis(200);
+/// How often a waiting Fetch looks again (each look reads each partition's catalog summary).
+const POLL: Duration = Duration::from_millis(500);
 
 pub(super) async fn fetch(shared: &Shared, req: &FetchRequest) -> FetchResponse {
     let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0))
         .min(shared.config.max_wait);
     let deadline = tokio::time::Instant::now() + max_wait;
     loop {
-        let (response, bytes) = fetch_once(shared, req).await;
+        let (response, bytes, errors) = fetch_once(shared, req).await;
         let now = tokio::time::Instant::now();
-        if bytes > 0 || bytes >= i64::from(req.min_bytes) || now >= deadline {
+        // As a Kafka broker: data, or an error to report, ends the wait.
+        if bytes > 0 || errors || bytes >= i64::from(req.min_bytes) || now >= deadline {
             return response;
         }
         tokio::time::sleep(POLL.min(deadline - now)).await;
     }
 }
 
-/// One pass over the requested partitions, and how many record bytes it returns.
-async fn fetch_once(shared: &Shared, req: &FetchRequest) -> (FetchResponse, i64) {
+/// One pass over the requested partitions, how many record bytes it returns, and whether any
+/// partition has an error.
+async fn fetch_once(shared: &Shared, req: &FetchRequest) -> (FetchResponse, i64, bool) {
+    let mut errors = false;
     let read_committed = req.isolation_level == 1;
     let limit = usize::try_from(req.max_bytes).unwrap_or(0);
     let mut budget = limit.min(shared.config.max_fetch_bytes);
@@ -52,6 +55,7 @@ async fn fetch_once(shared: &Shared, req: &FetchRequest) -> (FetchResponse, i64)
                 .with_last_stable_offset(-1)
                 .with_log_start_offset(-1);
             let Some(tp) = topic_partition(&topic.topic, p.partition) else {
+                errors = true;
                 partitions
                     .push(answer.with_error_code(ResponseError::UnknownTopicOrPartition.code()));
                 continue;
@@ -68,6 +72,7 @@ async fn fetch_once(shared: &Shared, req: &FetchRequest) -> (FetchResponse, i64)
                 offset: p.fetch_offset,
                 max_bytes: room,
                 read_committed,
+                first_data: returned == 0,
             };
             match read_partition(shared, read).await {
                 Ok(part) => {
@@ -77,6 +82,7 @@ async fn fetch_once(shared: &Shared, req: &FetchRequest) -> (FetchResponse, i64)
                     partitions.push(part.into_response(answer, read_committed));
                 }
                 Err((e, bounds)) => {
+                    errors = true;
                     let answer = match bounds {
                         Some(b) => answer
                             .with_high_watermark(b.high_watermark)
@@ -95,7 +101,11 @@ async fn fetch_once(shared: &Shared, req: &FetchRequest) -> (FetchResponse, i64)
         );
     }
     let response = FetchResponse::default().with_responses(topics);
-    (response, i64::try_from(returned).unwrap_or(i64::MAX))
+    (
+        response,
+        i64::try_from(returned).unwrap_or(i64::MAX),
+        errors,
+    )
 }
 
 /// What one partition's read is asked for.
@@ -104,6 +114,8 @@ struct Read<'a> {
     offset: i64,
     max_bytes: usize,
     read_committed: bool,
+    /// Whether nothing precedes it in the response: only then may a batch exceed `max_bytes`.
+    first_data: bool,
 }
 
 /// A partition's offsets as a Fetch response states them.
@@ -144,7 +156,7 @@ async fn read_partition(shared: &Shared, read: Read<'_>) -> Result<PartitionRead
         .map_err(|e| (PipelineError::Catalog(e), None))?
         .ok_or_else(|| (PipelineError::UnknownPartition(read.tp.clone()), None))?;
     let txns = pipeline
-        .transactions(read.tp)
+        .transactions_at(&info)
         .await
         .map_err(|e| (e, None))?;
     let high_watermark = info.latest.get() + 1;
@@ -183,16 +195,19 @@ async fn read_partition(shared: &Shared, read: Read<'_>) -> Result<PartitionRead
         })
         .await
         .map_err(|e| (e, Some(bounds)))?;
-    // Whole batches only, none from `end` on (read_committed: nothing unstable).
+    // Whole batches only, none from `end` on (read_committed: nothing unstable), and past
+    // `max_bytes` only the response's first batch.
     let mut keep = 0;
     let mut last_offset = read.offset;
     for batch in batches(&fetched.batches) {
         let Ok(batch) = batch else { break };
         let h = batch.header();
-        if h.base_offset >= end {
+        let len = batch.bytes().len();
+        let over = keep + len > read.max_bytes && !(read.first_data && keep == 0);
+        if h.base_offset >= end || over {
             break;
         }
-        keep += batch.bytes().len();
+        keep += len;
         last_offset = h.last_offset();
     }
     let mut records = fetched.batches;

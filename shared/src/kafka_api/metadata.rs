@@ -16,6 +16,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::Shared;
+use crate::catalog::PartitionInfo;
 use crate::pipeline::{OffsetQuery, PipelineError};
 use crate::types::{Partition, Topic, TopicPartition};
 
@@ -24,6 +25,35 @@ pub(super) const NODE_ID: BrokerId = BrokerId(0);
 
 /// The cluster id clients see.
 const CLUSTER_ID: &str = "chronik-tier";
+
+/// How long Metadata answers from one listing of the catalog's partitions: a partition
+/// archived for the first time is announced that much later.
+pub(super) const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A listing of the catalog's partitions, and when it was read.
+#[derive(Debug)]
+pub(super) struct Listing {
+    read_at: tokio::time::Instant,
+    partitions: std::sync::Arc<Vec<PartitionInfo>>,
+}
+
+/// The catalog's partitions, listed at most once per [`LISTING_TTL`] (concurrent requests wait
+/// for one listing).
+async fn partitions(shared: &Shared) -> Result<std::sync::Arc<Vec<PartitionInfo>>, PipelineError> {
+    let mut listing = shared.listing.lock().await;
+    if let Some(l) = listing.as_ref()
+        && l.read_at.elapsed() < LISTING_TTL
+    {
+        return Ok(l.partitions.clone());
+    }
+    let read_at = tokio::time::Instant::now();
+    let partitions = std::sync::Arc::new(shared.pipeline.catalog().partitions().await?);
+    *listing = Some(Listing {
+        read_at,
+        partitions: partitions.clone(),
+    });
+    Ok(partitions)
+}
 
 /// ListOffsets' special timestamps.
 const LATEST: i64 = -1;
@@ -61,10 +91,10 @@ pub(super) async fn metadata(shared: &Shared, req: &MetadataRequest) -> Metadata
         .with_cluster_id(Some(StrBytes::from_static_str(CLUSTER_ID)))
         .with_controller_id(NODE_ID)
         .with_cluster_authorized_operations(i32::MIN);
-    let partitions = match shared.pipeline.catalog().partitions().await {
+    let partitions = match partitions(shared).await {
         Ok(p) => p,
         Err(e) => {
-            let code = error_code(&PipelineError::Catalog(e));
+            let code = error_code(&e);
             let topics = requested_names(req)
                 .unwrap_or_default()
                 .into_iter()
@@ -74,7 +104,7 @@ pub(super) async fn metadata(shared: &Shared, req: &MetadataRequest) -> Metadata
         }
     };
     let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-    for p in &partitions {
+    for p in partitions.iter() {
         let partition = i32::try_from(p.tp.partition.get()).unwrap_or(i32::MAX);
         by_topic
             .entry(p.tp.topic.to_string())
@@ -191,5 +221,16 @@ async fn offset_for(
         }
     };
     let found = pipeline.offsets(tp, query).await?;
-    Ok((found.offset.unwrap_or(-1), found.timestamp.unwrap_or(-1)))
+    match found.offset {
+        // A read_committed consumer is told of no offset it may not read yet.
+        Some(offset) if read_committed => {
+            let txns = pipeline.transactions(tp).await?;
+            if offset >= txns.last_stable_offset {
+                return Ok((-1, -1));
+            }
+            Ok((offset, found.timestamp.unwrap_or(-1)))
+        }
+        Some(offset) => Ok((offset, found.timestamp.unwrap_or(-1))),
+        None => Ok((-1, -1)),
+    }
 }

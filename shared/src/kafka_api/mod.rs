@@ -78,6 +78,9 @@ impl KafkaApiConfig {
 struct Shared {
     pipeline: Pipeline,
     config: KafkaApiConfig,
+    /// The catalog's partition listing, kept for [`metadata::LISTING_TTL`]: clients ask for
+    /// Metadata often, and listing a DynamoDB catalog reads its whole table.
+    listing: tokio::sync::Mutex<Option<metadata::Listing>>,
 }
 
 /// Serves Kafka clients on `listener` until `shutdown` completes: then stops accepting, lets each
@@ -90,7 +93,11 @@ pub async fn serve(
     config: KafkaApiConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let shared = Arc::new(Shared { pipeline, config });
+    let shared = Arc::new(Shared {
+        pipeline,
+        config,
+        listing: tokio::sync::Mutex::new(None),
+    });
     let permits = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();

@@ -1,6 +1,7 @@
-//! Requests a read-only archive refuses, each answered with an error naming why (never a dropped
-//! connection): Produce and the other writes, and consumer-group membership (consumers assign
-//! partitions themselves; committed offsets work without membership).
+//! Requests a read-only archive refuses, each answered with an error naming why: Produce and the
+//! other writes, and consumer-group membership (consumers assign partitions themselves; committed
+//! offsets work without membership). The one exception is a Produce with `acks = 0`, which
+//! expects no response: its connection is closed, as Kafka closes it when such a write fails.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
@@ -28,8 +29,8 @@ fn message(text: &'static str) -> Option<StrBytes> {
     Some(StrBytes::from_static_str(text))
 }
 
-/// The error response to a refused request; `None` for a Produce with `acks = 0`, which gets no
-/// response at all.
+/// The error response to a refused request; `None` for a Produce with `acks = 0`, which Kafka
+/// answers with no response at all (the connection is closed instead).
 pub(super) fn refuse(api: ApiKey, request: RequestKind) -> Option<ResponseKind> {
     let invalid = ResponseError::InvalidRequest.code();
     tracing::info!(?api, "refused: {}", READ_ONLY);

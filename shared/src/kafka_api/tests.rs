@@ -344,3 +344,74 @@ async fn shutdown_closes_idle_connections_and_returns() {
     server.shut_down().await;
     assert!(closed(&mut open).await);
 }
+
+#[tokio::test]
+async fn an_unacknowledged_produce_closes_and_an_error_ends_a_fetch_wait() {
+    use kafka_protocol::messages::ProduceRequest;
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let server = Server::start(&log_with_open_transaction(), |c| {
+        c.max_wait = Duration::from_secs(5);
+    })
+    .await;
+    // A fetch of an unknown partition is answered at once, though it asks to wait for data.
+    let mut s = server.connect().await;
+    let fetch = RequestKind::Fetch(
+        FetchRequest::default()
+            .with_max_wait_ms(5_000)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_topics(vec![
+                FetchTopic::default()
+                    .with_topic(TopicName(StrBytes::from_static_str("missing")))
+                    .with_partitions(vec![
+                        FetchPartition::default()
+                            .with_partition(0)
+                            .with_partition_max_bytes(1 << 20),
+                    ]),
+            ]),
+    );
+    let started = tokio::time::Instant::now();
+    let Some(ResponseKind::Fetch(r)) = call(&mut s, ApiKey::Fetch, 12, fetch).await else {
+        panic!("fetch answered");
+    };
+    assert_eq!(
+        r.responses[0].partitions[0].error_code, 3,
+        "UNKNOWN_TOPIC_OR_PARTITION"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "no wait for a partition in error"
+    );
+    // Produce with acks=1 gets an error response; with acks=0 (no response expected) the
+    // connection is closed, so the producer does not take silence for success.
+    let produce = |acks| {
+        RequestKind::Produce(
+            ProduceRequest::default()
+                .with_acks(acks)
+                .with_timeout_ms(1_000)
+                .with_topic_data(vec![
+                    TopicProduceData::default()
+                        .with_name(TopicName(StrBytes::from_static_str("txns")))
+                        .with_partition_data(vec![
+                            PartitionProduceData::default()
+                                .with_index(0)
+                                .with_records(Some(Bytes::from(
+                                    log_with_open_transaction().bytes(0..1),
+                                ))),
+                        ]),
+                ]),
+        )
+    };
+    let Some(ResponseKind::Produce(r)) = call(&mut s, ApiKey::Produce, 9, produce(1)).await else {
+        panic!("produce answered");
+    };
+    assert_eq!(
+        r.responses[0].partition_responses[0].error_code, 42,
+        "INVALID_REQUEST"
+    );
+    s.write_all(&frame(ApiKey::Produce, 9, 42, &produce(0)))
+        .await
+        .unwrap();
+    assert!(closed(&mut s).await);
+    server.shut_down().await;
+}

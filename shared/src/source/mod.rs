@@ -103,6 +103,19 @@ pub enum SourceError {
     /// The source holds no batch.
     #[error("the source holds no batches")]
     Empty,
+    /// A partition's batches carry more transaction facts than a catalog entry may hold.
+    #[error(
+        "{tp} has {facts} transaction facts (aborted and open transactions, first markers), over \
+         the limit of {limit} one segment may carry"
+    )]
+    TooManyTransactions {
+        /// The partition.
+        tp: crate::types::TopicPartition,
+        /// How many there are.
+        facts: usize,
+        /// The limit ([`crate::txn::MAX_TXN_FACTS`]).
+        limit: usize,
+    },
     /// A batch longer than the limit a source is read with.
     #[error("batch {index} (byte {position}) is {len} bytes long, over the {limit}-byte limit")]
     BatchTooLarge {

@@ -131,3 +131,28 @@ async fn a_rebuilt_catalog_and_retention_keep_the_transaction_index() {
     assert_eq!(after.aborted, [aborted(6, 4, 8)]);
     assert_eq!(after.last_stable_offset, 10);
 }
+
+#[tokio::test]
+async fn a_partition_with_more_transaction_facts_than_an_entry_holds_is_refused_whole() {
+    let f = fixture();
+    let tp = tp(0);
+    let mut log = TxnLog::default();
+    for _ in 0..=tier::txn::MAX_TXN_FACTS {
+        log.data(5, true, 1);
+        log.marker(5, ControlType::Abort);
+    }
+    let err = f
+        .pipeline
+        .index_source("many", &log.bytes(0..log.batches.len()), Some(&tp))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PipelineError::InvalidSource(SourceError::TooManyTransactions { facts, limit, .. })
+                if facts > limit && limit == tier::txn::MAX_TXN_FACTS
+        ),
+        "{err}"
+    );
+    assert!(f.pipeline.catalog().partitions().await.unwrap().is_empty());
+}

@@ -3,7 +3,7 @@
 //! | item      | `pk`                                 | `sk`                  | other attributes |
 //! |-----------|--------------------------------------|-----------------------|------------------|
 //! | partition | `p#<topic>#<partition, 10 digits>`   | `meta`                | `version` N, `topic` S, `partition` N, `segment_count` N, `record_count` N, `data_bytes` N, `archive_bytes` N, and while `segment_count > 0`: `earliest` N, `latest` N, `min_timestamp` N, `max_timestamp` N |
-//! | segment   | same as its partition                | `seg#<last offset, 20 digits>` | every [`SegmentEntry`] field: `id` S, `topic` S, `partition` N, `base_offset` N, `last_offset` N, `record_count` N, `batch_count` N, `min_timestamp` N, `max_timestamp` N, `data_bytes` N, `archive_key` S, `archive_size` N, `toc` B, `source` S, `created_at_ms` N; `txns` S (the facts' JSON, `docs/FORMATS.md` "Transaction facts") when it has any |
+//! | segment   | same as its partition                | `seg#<last offset, 20 digits>` | every [`SegmentEntry`] field: `id` S, `topic` S, `partition` N, `base_offset` N, `last_offset` N, `record_count` N, `batch_count` N, `min_timestamp` N, `max_timestamp` N, `data_bytes` N, `archive_key` S, `archive_size` N, `toc` B, `source` S, `created_at_ms` N; `txns` B (version 1 + bincode of the facts, `docs/FORMATS.md` "Transaction facts") when it has any |
 //! | ledger    | `src#<source id>`                    | `ledger`              | `status` S (`indexed` / `quarantined`), `reason` S and `copy` S (quarantined only), `segments` L of S, `at_ms` N, `expires_at` N (TTL: `at_ms` in seconds + 30 days) |
 //!
 //! Zero-padded offsets make the sort-key order the offset order, and `seg#~` sorts after every segment
@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::catalog::{
     CatalogError, CatalogResult, IngestRecord, IngestStatus, PartitionInfo, SegmentEntry,
 };
-use crate::txn::TxnFacts;
+use crate::txn::{MAX_TXN_FACTS, TxnFacts};
 use crate::types::{Offset, SegmentId, TopicPartition};
 
 /// A DynamoDB item.
@@ -133,13 +133,13 @@ impl<'a> Fields<'a> {
         Offset::try_from(self.num::<i64>(name)?).map_err(|_| self.corrupt(name, "an offset"))
     }
 
-    /// The `txns` attribute: none when absent; valid JSON facts within the segment's offsets.
+    /// The `txns` attribute: none when absent; valid facts within the segment's offsets.
     fn txns(&self) -> CatalogResult<TxnFacts> {
         if !self.item.contains_key("txns") {
             return Ok(TxnFacts::default());
         }
-        let facts: TxnFacts = serde_json::from_str(self.str("txns")?)
-            .map_err(|_| self.corrupt("txns", "transaction facts (JSON)"))?;
+        let facts = decode_txns(self.bytes("txns")?)
+            .ok_or_else(|| self.corrupt("txns", "transaction facts (version 1)"))?;
         let (base, last) = (self.num("base_offset")?, self.num("last_offset")?);
         facts
             .validate(base, last)
@@ -155,6 +155,32 @@ impl<'a> Fields<'a> {
             .map_err(|_| self.corrupt("partition", "a partition number"))?;
         Ok(TopicPartition::new(topic, partition))
     }
+}
+
+/// Version byte of the `txns` attribute.
+const TXNS_VERSION: u8 = 1;
+
+/// The `txns` attribute's bytes: [`TXNS_VERSION`], then the facts in bincode 2's standard
+/// configuration (the embedded catalog's encoding of the same field).
+fn encode_txns(facts: &TxnFacts) -> Vec<u8> {
+    let mut out = vec![TXNS_VERSION];
+    // Integers and sequences of them always encode.
+    if let Ok(body) = bincode::serde::encode_to_vec(facts, bincode::config::standard()) {
+        out.extend(body);
+    }
+    out
+}
+
+/// The facts of a `txns` attribute, if it is version 1 and decodes (at most about
+/// [`MAX_TXN_FACTS`] facts' worth of bytes are decoded: a longer claim is refused unread).
+fn decode_txns(bytes: &[u8]) -> Option<TxnFacts> {
+    let (&TXNS_VERSION, body) = bytes.split_first()? else {
+        return None;
+    };
+    let config = bincode::config::standard().with_limit::<{ 24 * MAX_TXN_FACTS + 64 }>();
+    bincode::serde::decode_from_slice(body, config)
+        .ok()
+        .map(|(facts, _)| facts)
 }
 
 /// The item of segment `seg`.
@@ -181,10 +207,10 @@ pub(super) fn segment_item(seg: &SegmentEntry) -> Item {
         ("created_at_ms".to_owned(), n(seg.created_at_ms)),
     ]);
     if !seg.txns.is_empty() {
-        // Serialising plain integers and lists cannot fail.
-        if let Ok(json) = serde_json::to_string(&seg.txns) {
-            item.insert("txns".to_owned(), s(json));
-        }
+        item.insert(
+            "txns".to_owned(),
+            AttributeValue::B(Blob::new(encode_txns(&seg.txns))),
+        );
     }
     item
 }

@@ -18,7 +18,7 @@ use crate::kafka::{Compression, RawBatch, Record};
 use crate::pipeline::{PipelineError, PipelineResult};
 use crate::scratch::{Scratch, ScratchFile};
 use crate::source::{PartitionBatches, PartitionPlan, ReadAt, ScanError, SourceBatch, SourceError};
-use crate::txn::TxnTracker;
+use crate::txn::{MAX_TXN_FACTS, TxnTracker};
 use crate::types::{ObjectKey, Offset, SegmentId, TopicPartition};
 
 /// Batches decoded (on all cores) before the archive is written on: bounds what is held at once,
@@ -422,6 +422,15 @@ pub(crate) fn build_archive<W: Write>(
     let (base, last) = (offset(base), offset(last));
     let id = SegmentId::new(base, last, archive.data_crc32c());
     let transactions = txns.finish();
+    if transactions.len() > MAX_TXN_FACTS {
+        return Err(PipelineError::InvalidSource(
+            SourceError::TooManyTransactions {
+                tp,
+                facts: transactions.len(),
+                limit: MAX_TXN_FACTS,
+            },
+        ));
+    }
     let identity = ArchiveIdentity {
         topic: tp.topic.to_string(),
         partition: tp.partition.get(),

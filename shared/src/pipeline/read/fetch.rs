@@ -69,12 +69,17 @@ impl FetchResult {
         txns: &PartitionTxns,
     ) -> Result<(Vec<RecordView>, Option<i64>), crate::kafka::KafkaError> {
         let lso = txns.last_stable_offset;
+        // The window's aborted transactions, looked up once (not per record).
+        let aborted: Vec<_> = txns
+            .aborted_within(self.first_offset, self.last_offset)
+            .collect();
         self.page(from, max_bytes, |h, offset| {
             offset < lso
                 && !(h.is_transactional()
-                    && txns
-                        .aborted_within(offset, offset)
-                        .any(|t| t.producer_id == h.producer_id))
+                    && aborted.iter().any(|t| {
+                        t.producer_id == h.producer_id
+                            && (t.first_offset..=t.last_offset).contains(&offset)
+                    }))
         })
     }
 
