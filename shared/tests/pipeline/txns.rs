@@ -156,3 +156,37 @@ async fn a_partition_with_more_transaction_facts_than_an_entry_holds_is_refused_
     );
     assert!(f.pipeline.catalog().partitions().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_merge_that_would_carry_too_many_transaction_facts_is_skipped_not_fatal() {
+    let f = fixture();
+    let p = &f.pipeline;
+    let tp = tp(0);
+    let mut log = TxnLog::default();
+    let per_segment = tier::txn::MAX_TXN_FACTS / 4 + 10;
+    let mut cuts = vec![0];
+    for _ in 0..4 {
+        for _ in 0..per_segment {
+            log.data(5, true, 1);
+            log.marker(5, ControlType::Abort);
+        }
+        cuts.push(log.batches.len());
+    }
+    for (i, w) in cuts.windows(2).enumerate() {
+        p.index_source(&format!("s{i}"), &log.bytes(w[0]..w[1]), Some(&tp))
+            .await
+            .unwrap();
+    }
+    let before = p.transactions(&tp).await.unwrap();
+    let report = p.compact(&CompactionRequest::default()).await.unwrap();
+    assert_eq!(report.merges_executed, 0, "{report:?}");
+    let skipped = report.plans.iter().find_map(|plan| plan.skipped.clone());
+    assert!(
+        skipped
+            .as_deref()
+            .is_some_and(|s| s.contains("transaction facts")),
+        "{report:?}"
+    );
+    assert_eq!(p.catalog().segments(&tp).await.unwrap().len(), 4);
+    assert_eq!(*p.transactions(&tp).await.unwrap(), *before);
+}

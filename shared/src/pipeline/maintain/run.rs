@@ -7,7 +7,8 @@ use super::gc::GcReport;
 use super::plan::{CompactionPolicy, MergeRun, plan_compaction};
 use super::retention::RetentionPolicy;
 use crate::catalog::{PartitionInfo, SegmentEntry};
-use crate::pipeline::{Pipeline, PipelineResult};
+use crate::pipeline::{Pipeline, PipelineError, PipelineResult};
+use crate::source::SourceError;
 
 /// What a run is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -236,8 +237,9 @@ impl Pipeline {
     }
 }
 
-/// Turns a lost race into a skipped partition (reported, retried next run); other errors stop the
-/// run.
+/// Turns a lost race into a skipped partition (reported, retried next run), and a merge whose
+/// segment would carry more transaction facts than an entry holds into a skipped one (reported;
+/// its segments stay as they are); other errors stop the run.
 fn skip_lost_race(
     info: &PartitionInfo,
     outcome: PipelineResult<()>,
@@ -246,6 +248,11 @@ fn skip_lost_race(
     match outcome {
         Err(e) if e.is_lost_race() => {
             tracing::info!(tp = %info.tp, error = %e, "partition changed concurrently; skipped");
+            part.skipped = Some(e.to_string());
+            Ok(())
+        }
+        Err(e @ PipelineError::InvalidSource(SourceError::TooManyTransactions { .. })) => {
+            tracing::warn!(tp = %info.tp, error = %e, "merge not done; partition skipped");
             part.skipped = Some(e.to_string());
             Ok(())
         }
