@@ -150,11 +150,9 @@ type ReadError = (PipelineError, Option<Bounds>);
 async fn read_partition(shared: &Shared, read: Read<'_>) -> Result<PartitionRead, ReadError> {
     let pipeline = &shared.pipeline;
     let info = pipeline
-        .catalog()
-        .partition(read.tp)
+        .partition_info(read.tp)
         .await
-        .map_err(|e| (PipelineError::Catalog(e), None))?
-        .ok_or_else(|| (PipelineError::UnknownPartition(read.tp.clone()), None))?;
+        .map_err(|e| (e, None))?;
     let txns = pipeline
         .transactions_at(&info)
         .await

@@ -206,11 +206,7 @@ async fn offset_for(
         }
         LATEST => OffsetQuery::Latest,
         MAX_TIMESTAMP => {
-            let info = pipeline
-                .catalog()
-                .partition(tp)
-                .await?
-                .ok_or_else(|| PipelineError::UnknownPartition(tp.clone()))?;
+            let info = pipeline.partition_info(tp).await?;
             OffsetQuery::Timestamp(info.max_timestamp)
         }
         t if t >= 0 => OffsetQuery::Timestamp(t),
